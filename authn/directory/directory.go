@@ -1,0 +1,199 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/secret"
+)
+
+// SystemOrgID is the built-in organisation whose admins administer the instance.
+const SystemOrgID = "system"
+
+// User statuses.
+const (
+	StatusActive   = "active"
+	StatusDisabled = "disabled"
+)
+
+// Org is an organisation (tenant).
+type Org struct {
+	ID, Slug, Name string
+	CreatedAt      time.Time
+}
+
+// User belongs to one organisation; ID is the stable, opaque OIDC subject.
+type User struct {
+	ID            string
+	OrgID         string
+	Username      string
+	DisplayName   string
+	Email         string
+	EmailVerified bool
+	Status        string
+	Roles         []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Active reports whether the user may sign in and use tokens.
+func (u User) Active() bool { return u.Status == StatusActive }
+
+var usernameRE = regexp.MustCompile(`^[\p{L}\p{N}._@+-]{1,64}$`)
+
+// ValidateUsername checks the username rules: 1 to 64 letters, digits and ._@+-, no spaces.
+func ValidateUsername(name string) error {
+	if !usernameRE.MatchString(name) {
+		return fmt.Errorf("username %q: use 1 to 64 letters, digits or . _ @ + - (no spaces)", name)
+	}
+	return nil
+}
+
+// Store reads and writes organisations and users.
+type Store struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+// NewStore returns a directory store on db.
+func NewStore(db *database.DB) *Store {
+	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}
+}
+
+type userRow struct {
+	ID, OrgID, Username, DisplayName, Email string
+	EmailVerified                           bool
+	Status                                  string
+	CreatedAt, UpdatedAt                    time.Time
+}
+
+func (r userRow) user() User {
+	return User{ID: r.ID, OrgID: r.OrgID, Username: r.Username, DisplayName: r.DisplayName, Email: r.Email,
+		EmailVerified: r.EmailVerified, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+const userCols = `id, org_id, username, display_name, email, email_verified, status, created_at, updated_at`
+
+// CreateUser stores a new user with a fresh random id; the username must be unique in its org.
+func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
+	u.Username = strings.TrimSpace(u.Username)
+	if err := ValidateUsername(u.Username); err != nil {
+		return User{}, err
+	}
+	if u.OrgID == "" {
+		u.OrgID = SystemOrgID
+	}
+	if u.Status == "" {
+		u.Status = StatusActive
+	}
+	u.ID = secret.Token(16)
+	u.CreatedAt, u.UpdatedAt = s.now(), s.now()
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		c := s.db.Conn(ctx)
+		err := c.Exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.OrgID, u.Username, u.DisplayName, u.Email, u.EmailVerified, u.Status, u.CreatedAt, u.UpdatedAt).Error
+		if database.IsUniqueViolation(err) {
+			return database.ErrAlreadyExists
+		}
+		if err != nil {
+			return err
+		}
+		for _, role := range uniqueSorted(u.Roles) {
+			if err := c.Exec(`INSERT INTO user_roles (user_id, role) VALUES (?, ?)`, u.ID, role).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	u.Roles = uniqueSorted(u.Roles)
+	return u, nil
+}
+
+func uniqueSorted(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range in {
+		r = strings.TrimSpace(r)
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// GetUser returns a user by id (database.ErrNotFound when unknown).
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+}
+
+// GetUserByUsername returns a user of one organisation by username.
+func (s *Store) GetUserByUsername(ctx context.Context, orgID, username string) (User, error) {
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND username = ?`, orgID, username)
+}
+
+func (s *Store) getUser(ctx context.Context, q string, args ...any) (User, error) {
+	var r userRow
+	res := s.db.Conn(ctx).Raw(q, args...).Scan(&r)
+	if res.Error != nil {
+		return User{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return User{}, database.ErrNotFound
+	}
+	u := r.user()
+	if err := s.db.Conn(ctx).Raw(`SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID).Scan(&u.Roles).Error; err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// SetStatus enables or disables a user.
+func (s *Store) SetStatus(ctx context.Context, id, status string) error {
+	if status != StatusActive && status != StatusDisabled {
+		return fmt.Errorf("status must be %q or %q", StatusActive, StatusDisabled)
+	}
+	res := s.db.Conn(ctx).Exec(`UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, status, s.now(), id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return database.ErrNotFound
+	}
+	return nil
+}
+
+// GetOrg returns an organisation by id.
+func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
+	return s.getOrg(ctx, `SELECT id, slug, name, created_at FROM organisations WHERE id = ?`, id)
+}
+
+// GetOrgBySlug returns an organisation by slug.
+func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (Org, error) {
+	return s.getOrg(ctx, `SELECT id, slug, name, created_at FROM organisations WHERE slug = ?`, slug)
+}
+
+func (s *Store) getOrg(ctx context.Context, q string, arg string) (Org, error) {
+	var o Org
+	res := s.db.Conn(ctx).Raw(q, arg).Scan(&o)
+	if res.Error != nil {
+		return Org{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return Org{}, database.ErrNotFound
+	}
+	return o, nil
+}
+
+// IsNotFound reports a missing record.
+func IsNotFound(err error) bool { return errors.Is(err, database.ErrNotFound) }

@@ -1,0 +1,89 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/httpx"
+)
+
+// Manager binds sessions to browsers with a cookie.
+type Manager struct {
+	Store    *Store
+	Secure   bool          // issuer is https: Secure cookie with the __Host- prefix
+	Idle     time.Duration // default 8h
+	Absolute time.Duration // default 30 days
+}
+
+// CookieName is the session cookie's name for this deployment.
+func (m *Manager) CookieName() string {
+	if m.Secure {
+		// __Host-: only set by this exact host over https, path /, no Domain (RFC 6265bis 4.1.3.2).
+		return "__Host-portcullis_session"
+	}
+	return "portcullis_session"
+}
+
+func (m *Manager) idle() time.Duration {
+	if m.Idle <= 0 {
+		return 8 * time.Hour
+	}
+	return m.Idle
+}
+
+func (m *Manager) absolute() time.Duration {
+	if m.Absolute <= 0 {
+		return 30 * 24 * time.Hour
+	}
+	return m.Absolute
+}
+
+// Start creates a session for a completed sign-in and sets its cookie.
+func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, sess Session) (Session, error) {
+	sess.UserAgent = r.UserAgent()
+	sess.IP = httpx.ClientIP(r)
+	if sess.AuthTime.IsZero() {
+		sess.AuthTime = time.Now().UTC()
+	}
+	sess.ExpiresAt = sess.AuthTime.Add(m.absolute())
+	token, sess, err := m.Store.Create(ctx, sess)
+	if err != nil {
+		return Session{}, err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: m.CookieName(), Value: token, Path: "/", HttpOnly: true, Secure: m.Secure,
+		SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt,
+	})
+	return sess, nil
+}
+
+// Current returns the browser's live session, or database.ErrNotFound.
+func (m *Manager) Current(r *http.Request) (Session, error) {
+	c, err := r.Cookie(m.CookieName())
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return Session{}, database.ErrNotFound
+	}
+	return m.Store.Lookup(r.Context(), c.Value, m.idle())
+}
+
+// End ends the browser's current session (if any) and clears the cookie; it returns the session
+// that was ended, or database.ErrNotFound.
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) (Session, error) {
+	m.clear(w)
+	sess, err := m.Current(r)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := m.Store.End(r.Context(), sess.ID); err != nil && !errors.Is(err, database.ErrNotFound) {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+func (m *Manager) clear(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: m.CookieName(), Value: "", Path: "/", HttpOnly: true, Secure: m.Secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}

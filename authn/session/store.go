@@ -1,0 +1,146 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/secret"
+)
+
+// Session is one signed-in browser.
+type Session struct {
+	ID         string // public session id ("sid"), not the cookie value
+	UserID     string
+	OrgID      string
+	Method     string   // e.g. "passkey", "password"
+	AMR        []string // RFC 8176 authentication method references
+	ACR        string
+	AuthTime   time.Time
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end
+	UserAgent  string
+	IP         string
+}
+
+// Store keeps sessions in the database.
+type Store struct {
+	db     *database.DB
+	hasher *secret.Hasher
+	now    func() time.Time
+}
+
+// NewStore returns a session store; hasher keys the stored hash of cookie values.
+func NewStore(db *database.DB, hasher *secret.Hasher) *Store {
+	return &Store{db: db, hasher: hasher, now: func() time.Time { return time.Now().UTC() }}
+}
+
+type row struct {
+	ID, TokenHash, UserID, OrgID, Method, AMR, ACR string
+	AuthTime, CreatedAt, LastSeenAt, ExpiresAt     time.Time
+	UserAgent, IP                                  string
+	EndedAt                                        *time.Time
+}
+
+// Create stores a new session and returns the cookie value that refers to it. The caller fills
+// UserID, OrgID, Method, AMR, ACR, AuthTime, ExpiresAt, UserAgent and IP.
+func (s *Store) Create(ctx context.Context, sess Session) (string, Session, error) {
+	token := secret.Token(32)
+	sess.ID = secret.Token(16)
+	now := s.now()
+	sess.CreatedAt, sess.LastSeenAt = now, now
+	if sess.AuthTime.IsZero() {
+		sess.AuthTime = now
+	}
+	amr, _ := json.Marshal(sess.AMR)
+	err := s.db.Conn(ctx).Exec(`INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
+		auth_time, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, s.hasher.String(token), sess.UserID, sess.OrgID, sess.Method, string(amr), sess.ACR,
+		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP).Error
+	if err != nil {
+		return "", Session{}, err
+	}
+	return token, sess, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Lookup returns the live session a cookie value refers to: not ended, before its absolute end,
+// and seen within idle. It records the visit (at most once a minute, to spare the database).
+func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (Session, error) {
+	var r row
+	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
+		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
+	if res.Error != nil {
+		return Session{}, res.Error
+	}
+	now := s.now()
+	if res.RowsAffected == 0 || r.EndedAt != nil || !now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(idle)) {
+		return Session{}, database.ErrNotFound
+	}
+	if now.Sub(r.LastSeenAt) > time.Minute {
+		if err := s.db.Conn(ctx).Exec(`UPDATE auth_sessions SET last_seen_at = ? WHERE id = ?`, now, r.ID).Error; err != nil {
+			return Session{}, err
+		}
+		r.LastSeenAt = now
+	}
+	return r.session(), nil
+}
+
+func (r row) session() Session {
+	sess := Session{ID: r.ID, UserID: r.UserID, OrgID: r.OrgID, Method: r.Method, ACR: r.ACR,
+		AuthTime: r.AuthTime.UTC(), CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(),
+		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP}
+	_ = json.Unmarshal([]byte(r.AMR), &sess.AMR)
+	return sess
+}
+
+// Get returns a session by its public id, live or not ended yet (database.ErrNotFound otherwise).
+func (s *Store) Get(ctx context.Context, id string) (Session, error) {
+	var r row
+	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
+		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions WHERE id = ? AND ended_at IS NULL`, id).Scan(&r)
+	if res.Error != nil {
+		return Session{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return Session{}, database.ErrNotFound
+	}
+	return r.session(), nil
+}
+
+// End ends a session; ending an ended or unknown session is database.ErrNotFound.
+func (s *Store) End(ctx context.Context, id string) error {
+	res := s.db.Conn(ctx).Exec(`UPDATE auth_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, s.now(), id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return database.ErrNotFound
+	}
+	return nil
+}
+
+// ListForUser returns a user's live sessions, newest first.
+func (s *Store) ListForUser(ctx context.Context, userID string) ([]Session, error) {
+	var rows []row
+	now := s.now()
+	err := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
+		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions
+		WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY created_at DESC`, userID, now).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Session, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.session())
+	}
+	return out, nil
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+)
+
+// Config is every setting of Portcullis. Each key has a flag (--key-name), an environment
+// variable (PORTCULLIS_KEY_NAME) and a YAML key (key_name); a flag wins over the environment,
+// which wins over the file, which wins over the default.
+type Config struct {
+	Addr            string        `yaml:"addr"`
+	Issuer          string        `yaml:"issuer"`
+	Database        string        `yaml:"database"`
+	SecretFile      string        `yaml:"secret_file"`
+	LogFormat       string        `yaml:"log_format"`
+	LogLevel        string        `yaml:"log_level"`
+	NoMigrate       bool          `yaml:"no_migrate"`
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	SessionAbsolute time.Duration `yaml:"session_absolute"`
+}
+
+// Defaults are the documented default of every key.
+func Defaults() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		Issuer:          "http://localhost:8080",
+		Database:        "sqlite:portcullis.db",
+		SecretFile:      "portcullis.secret",
+		LogFormat:       "auto",
+		LogLevel:        "info",
+		SessionIdle:     8 * time.Hour,
+		SessionAbsolute: 30 * 24 * time.Hour,
+	}
+}
+
+// configError names the key and the problem, in one line.
+type configError struct{ key, problem string }
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("invalid configuration: %s: %s", e.key, e.problem)
+}
+
+// option binds one key to its flag and environment variable.
+type option struct {
+	key, usage string
+	set        func(string) error
+	isBool     bool
+}
+
+func (c *Config) options(keys []string) []option {
+	all := map[string]option{
+		"addr":             {usage: "listen address host:port", set: func(v string) error { c.Addr = v; return nil }},
+		"issuer":           {usage: "public issuer URL", set: func(v string) error { c.Issuer = v; return nil }},
+		"database":         {usage: "sqlite:PATH or postgres://…", set: func(v string) error { c.Database = v; return nil }},
+		"secret-file":      {usage: "file holding the system secret", set: func(v string) error { c.SecretFile = v; return nil }},
+		"log-format":       {usage: "auto, text or json", set: func(v string) error { c.LogFormat = v; return nil }},
+		"log-level":        {usage: "debug, info, warn or error", set: func(v string) error { c.LogLevel = v; return nil }},
+		"no-migrate":       {usage: "do not apply migrations at start", isBool: true, set: boolSetter(&c.NoMigrate)},
+		"session-idle":     {usage: "sign-in session idle lifetime", set: durationSetter(&c.SessionIdle)},
+		"session-absolute": {usage: "sign-in session absolute lifetime", set: durationSetter(&c.SessionAbsolute)},
+	}
+	out := make([]option, 0, len(keys))
+	for _, k := range keys {
+		o := all[k]
+		o.key = k
+		out = append(out, o)
+	}
+	return out
+}
+
+func boolSetter(dst *bool) func(string) error {
+	return func(v string) error {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes", "on":
+			*dst = true
+		case "0", "false", "no", "off", "":
+			*dst = false
+		default:
+			return errors.New("want true or false")
+		}
+		return nil
+	}
+}
+
+func durationSetter(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("want a duration such as 8h or 30m")
+		}
+		*dst = d
+		return nil
+	}
+}
+
+// flagValue adapts an option to flag.Value and records that the flag was given.
+type flagValue struct {
+	o   option
+	val string
+	set bool
+}
+
+func (f *flagValue) String() string   { return f.val }
+func (f *flagValue) IsBoolFlag() bool { return f.o.isBool }
+func (f *flagValue) Set(v string) error {
+	f.val, f.set = v, true
+	return nil
+}
+
+// loadConfig builds the configuration for a command that uses keys, from fs's arguments, the
+// environment, and the --config file.
+func loadConfig(fs *flag.FlagSet, args []string, keys ...string) (Config, error) {
+	cfg := Defaults()
+	opts := cfg.options(keys)
+	flags := make([]*flagValue, len(opts))
+	for i, o := range opts {
+		flags[i] = &flagValue{o: o}
+		fs.Var(flags[i], o.key, o.usage+" (env PORTCULLIS_"+envName(o.key)+")")
+	}
+	configFile := fs.String("config", os.Getenv("PORTCULLIS_CONFIG"), "YAML configuration file (env PORTCULLIS_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configFile != "" {
+		raw, err := os.ReadFile(*configFile)
+		if err != nil {
+			return cfg, &configError{"config", err.Error()}
+		}
+		if err := decodeYAML(raw, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	for _, f := range flags {
+		if v, ok := os.LookupEnv("PORTCULLIS_" + envName(f.o.key)); ok && !f.set {
+			if err := f.o.set(v); err != nil {
+				return cfg, &configError{"PORTCULLIS_" + envName(f.o.key), err.Error()}
+			}
+		}
+	}
+	for _, f := range flags {
+		if f.set {
+			if err := f.o.set(f.val); err != nil {
+				return cfg, &configError{"--" + f.o.key, err.Error()}
+			}
+		}
+	}
+	return cfg, cfg.validate(keys)
+}
+
+func envName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, "-", "_")) }
+
+// decodeYAML reads the file strictly: an unknown key is an error, not a silent typo.
+func decodeYAML(raw []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return &configError{"config", strings.ReplaceAll(err.Error(), "\n", "; ")}
+	}
+	return nil
+}
+
+func (c Config) has(keys []string, k string) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Config) validate(keys []string) error {
+	if c.has(keys, "addr") {
+		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+			return &configError{"addr", fmt.Sprintf("%q is not host:port", c.Addr)}
+		}
+	}
+	if c.has(keys, "issuer") {
+		if err := validateIssuer(c.Issuer); err != nil {
+			return &configError{"issuer", err.Error()}
+		}
+	}
+	if c.has(keys, "database") {
+		if _, _, err := database.ParseDSN(c.Database); err != nil {
+			return &configError{"database", err.Error()}
+		}
+	}
+	if c.has(keys, "secret-file") && c.SecretFile == "" {
+		return &configError{"secret_file", "must not be empty"}
+	}
+	if c.has(keys, "log-format") && c.LogFormat != "auto" && c.LogFormat != "text" && c.LogFormat != "json" {
+		return &configError{"log_format", "want auto, text or json"}
+	}
+	if c.has(keys, "log-level") {
+		switch c.LogLevel {
+		case "debug", "info", "warn", "error":
+		default:
+			return &configError{"log_level", "want debug, info, warn or error"}
+		}
+	}
+	if c.has(keys, "session-idle") && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionAbsolute) {
+		return &configError{"session_idle", "must be at least 1m and no longer than session_absolute"}
+	}
+	if c.has(keys, "session-absolute") && c.SessionAbsolute > 400*24*time.Hour {
+		return &configError{"session_absolute", "must be at most 400 days (browsers cap cookie lifetimes there)"}
+	}
+	return nil
+}
+
+// validateIssuer applies OIDC Discovery section 3: https URL with no query or fragment; plain http
+// only for a localhost development instance.
+func validateIssuer(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "/") || u.User != nil {
+		return fmt.Errorf("%q must have no query, fragment, user info or trailing slash", raw)
+	}
+	if u.Path != "" {
+		return fmt.Errorf("%q must not have a path (Portcullis serves from the root)", raw)
+	}
+	if u.Scheme == "http" && !isLocalHost(u.Hostname()) {
+		return fmt.Errorf("%q must use https (plain http only for localhost)", raw)
+	}
+	return nil
+}
+
+func isLocalHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isDevIssuer reports a localhost issuer: the only case where a missing secret file is generated.
+func isDevIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && u.Scheme == "http" && isLocalHost(u.Hostname())
+}

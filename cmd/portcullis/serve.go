@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/login"
+	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/internal/audit"
+	"github.com/portcullis-id/portcullis/internal/health"
+	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/provider"
+	"github.com/portcullis-id/portcullis/provider/clients"
+	"github.com/portcullis-id/portcullis/provider/keys"
+	"github.com/portcullis-id/portcullis/ui"
+)
+
+var serveKeys = []string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
+	"session-idle", "session-absolute"}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	cfg, err := loadConfig(fs, args, serveKeys...)
+	if err != nil {
+		return err
+	}
+	e, err := openEnv(ctx, cfg, stderr, !cfg.NoMigrate)
+	if err != nil {
+		return err
+	}
+	defer e.db.Close()
+	app, err := build(ctx, e)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return app.serve(ctx, ln)
+}
+
+// app is the wired server.
+type app struct {
+	log      *slog.Logger
+	handler  http.Handler
+	keys     *keys.Manager
+	provider *provider.Provider
+}
+
+// build wires every component; it is the only place that knows them all.
+func build(ctx context.Context, e *env) (*app, error) {
+	https := strings.HasPrefix(e.cfg.Issuer, "https://")
+	km := keys.NewManager(e.db, e.secret.Sealer("signing-keys"), keys.Options{RetiredPublishFor: provider.RetiredKeyPublish})
+	if err := km.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	renderer, err := ui.New()
+	if err != nil {
+		return nil, err
+	}
+	clientStore := clients.NewStore(e.db)
+	users := directory.NewStore(e.db)
+	sessions := &session.Manager{Store: session.NewStore(e.db, e.secret.Hasher("session")), Secure: https,
+		Idle: e.cfg.SessionIdle, Absolute: e.cfg.SessionAbsolute}
+	auditLog := &audit.Log{DB: e.db, Logger: e.log}
+	csrf := &httpx.CSRF{Key: e.secret.Key("csrf"), Secure: https}
+	prov := provider.New(provider.Deps{
+		Issuer: e.cfg.Issuer, DB: e.db, Secret: e.secret, Keys: km, Clients: clientStore, Users: users,
+		Sessions: sessions, Audit: auditLog, UI: renderer, CSRF: csrf, Log: e.log,
+	})
+
+	r := mux.NewRouter()
+	prov.Mount(r)
+	(&login.Handler{Pending: prov.Pending, Clients: clientStore, UI: renderer}).Mount(r)
+	(&health.Handler{DB: e.db, Version: version}).Mount(r)
+	ui.MountStatic(r)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		renderer.Error(w, req, http.StatusNotFound, "Page not found", "There is nothing at this address.", "")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		renderer.Error(w, req, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.", "")
+	})
+	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
+	return &app{log: e.log, handler: h, keys: km, provider: prov}, nil
+}
+
+// serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// Requests keep running to completion during shutdown: their context is not the signal's.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go a.janitor(bgCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("portcullis listening", "addr", ln.Addr().String(), "version", version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// janitor removes expired rows and keys in the background.
+func (a *app) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.provider.Store.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge expired tokens", "err", err)
+		} else if n > 0 {
+			a.log.Debug("purged expired tokens", "rows", n)
+		}
+		if _, err := a.keys.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("prune retired keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/internal/audit"
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/provider/keys"
+)
+
+// authorize is the authorization endpoint (RFC 6749 section 3.1, OIDC Core 3.1.2).
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	ar, err := p.OAuth2.NewAuthorizeRequest(r.Context(), r)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	viaPAR := strings.HasPrefix(r.Form.Get("request_uri"), "urn:ietf:params:oauth:request_uri:")
+	p.dispatch(w, r, ar, viaPAR, time.Now().UTC(), "")
+}
+
+// resume continues a pending authorize request after the sign-in step.
+func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pend, err := p.Pending.Get(ctx, r.URL.Query().Get("request"), time.Now())
+	if errors.Is(err, database.ErrNotFound) {
+		p.UI.Error(w, r, http.StatusBadRequest, "This sign-in request has expired",
+			"Go back to the app you were signing in to and start again.", "")
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, "load pending authorize request", err)
+		return
+	}
+	// Rebuild the original request from the stored parameters; a PAR request_uri was already
+	// consumed, so the stored form is the resolved request.
+	req := r.Clone(ctx)
+	req.Method = http.MethodGet
+	req.URL = &url.URL{Path: "/oauth2/auth", RawQuery: pend.Form.Encode()}
+	req.Form, req.PostForm, req.Body = nil, nil, http.NoBody
+	ar, err := p.OAuth2.NewAuthorizeRequest(ctx, req)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	p.dispatch(w, req, ar, pend.ViaPAR, pend.CreatedAt, pend.ID)
+}
+
+// dispatch decides what the validated request needs next: a sign-in, or the authorization response.
+func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, viaPAR bool, requestedAt time.Time, pendingID string) {
+	ctx := r.Context()
+	client, ok := ar.GetClient().(*Client)
+	if !ok {
+		p.serverError(w, r, "unexpected client type", nil)
+		return
+	}
+	if err := validateAuthorize(ar.GetRequestForm(), client, viaPAR, ar.GetRequestedScopes()); err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	form := ar.GetRequestForm()
+	prompts := strings.Fields(form.Get("prompt"))
+
+	sess, err := p.Sessions.Current(r)
+	if err != nil && !errors.Is(err, database.ErrNotFound) {
+		p.serverError(w, r, "load sign-in session", err)
+		return
+	}
+	var user directory.User
+	signedIn := err == nil
+	if signedIn {
+		user, err = p.Users.GetUser(ctx, sess.UserID)
+		if err != nil && !errors.Is(err, database.ErrNotFound) {
+			p.serverError(w, r, "load user", err)
+			return
+		}
+		signedIn = err == nil && user.Active() && user.OrgID == client.OrgID
+	}
+	if !signedIn || needsFreshSignIn(sess, form, prompts, requestedAt) {
+		if slices.Contains(prompts, "none") {
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in."))
+			return
+		}
+		if pendingID == "" {
+			pend, err := p.Pending.Create(ctx, client.ID, form, viaPAR, requestedAt)
+			if err != nil {
+				p.serverError(w, r, "park authorize request", err)
+				return
+			}
+			pendingID = pend.ID
+		}
+		http.Redirect(w, r, "/login?request="+url.QueryEscape(pendingID), http.StatusSeeOther)
+		return
+	}
+
+	// Consent (a later step) will sit here; until it exists every client is treated as
+	// first-party and the requested scopes, already checked against the client, are granted.
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	fs := p.userSession(user, sess, requestedAt, ar.GetGrantedScopes())
+	ctx = keys.WithAlgorithm(ctx, client.IDTokenSignedResponseAlg)
+	resp, err := p.OAuth2.NewAuthorizeResponse(ctx, ar, fs)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	if pendingID != "" {
+		if err := p.Pending.Delete(ctx, pendingID); err != nil {
+			p.log(ctx).Warn("delete pending authorize request", "err", err)
+		}
+	}
+	p.record(r, audit.Event{Action: "authorize.code_issued", OrgID: client.OrgID, Actor: "user:" + user.ID,
+		UserID: user.ID, ClientID: client.ID, Details: map[string]any{"scope": strings.Join(ar.GetGrantedScopes(), " "), "sid": sess.ID}})
+	p.OAuth2.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// needsFreshSignIn applies prompt=login, max_age (OIDC Core 3.1.2.1) and acr_values=phr to an
+// existing session.
+func needsFreshSignIn(sess session.Session, form url.Values, prompts []string, requestedAt time.Time) bool {
+	if slices.Contains(prompts, "login") && sess.AuthTime.Before(requestedAt.Truncate(time.Second)) {
+		return true
+	}
+	if ma := form.Get("max_age"); ma != "" {
+		n, _ := strconv.ParseInt(ma, 10, 64)
+		if time.Since(sess.AuthTime) > time.Duration(n)*time.Second {
+			return true
+		}
+	}
+	if slices.Contains(strings.Fields(form.Get("acr_values")), ACRPhishingResistant) && sess.ACR != ACRPhishingResistant {
+		return true
+	}
+	return false
+}
+
+// ACRPhishingResistant is the acr of a passkey sign-in (OpenID EAP ACR Values 1.0, "phr").
+const ACRPhishingResistant = "phr"
+
+var pkceChallenge = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// validateAuthorize checks, before anyone is asked to sign in, what fosite only checks when it
+// issues the response: PKCE, the PAR requirement, prompt, max_age, nonce and request objects.
+func validateAuthorize(form url.Values, c *Client, viaPAR bool, scopes fosite.Arguments) error {
+	if c.RequirePAR && !viaPAR {
+		return fosite.ErrInvalidRequest.WithHint("This client must send its authorization requests by PAR (RFC 9126).")
+	}
+	if form.Get("request") != "" {
+		return fosite.ErrRequestNotSupported.WithHint("Request objects are not supported.")
+	}
+	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method != "":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method was sent without code_challenge.")
+	case challenge == "" && c.Public:
+		return fosite.ErrInvalidRequest.WithHint("Public clients must use PKCE (RFC 7636) with code_challenge_method S256.")
+	case challenge != "" && method != "S256":
+		return fosite.ErrInvalidRequest.WithHint("Only code_challenge_method S256 is supported.")
+	case challenge != "" && !pkceChallenge.MatchString(challenge):
+		return fosite.ErrInvalidRequest.WithHint("code_challenge must be 43 to 128 characters of base64url (RFC 7636 section 4.2).")
+	}
+	prompts := strings.Fields(form.Get("prompt"))
+	for _, pr := range prompts {
+		if pr != "none" && pr != "login" && pr != "consent" {
+			return fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value %q.", pr)
+		}
+	}
+	if slices.Contains(prompts, "none") && len(prompts) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+	}
+	if ma := form.Get("max_age"); ma != "" {
+		if n, err := strconv.ParseInt(ma, 10, 64); err != nil || n < 0 {
+			return fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds.")
+		}
+	}
+	if n := form.Get("nonce"); n != "" && len(n) < fosite.MinParameterEntropy {
+		return fosite.ErrInvalidRequest.WithHintf("nonce must be at least %d characters.", fosite.MinParameterEntropy)
+	}
+	if scopes.Has("openid") && len(form.Get("login_hint")) > 256 {
+		return fosite.ErrInvalidRequest.WithHint("login_hint is too long.")
+	}
+	return nil
+}
+
+// authorizeError sends a protocol error to the client only when its redirect URI is validated;
+// otherwise the person in the browser gets a page and the details go to the log (RFC 6749 4.1.2.1).
+func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	p.log(r.Context()).Info("authorize request refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
+	if ar != nil && ar.IsRedirectURIValid() {
+		p.OAuth2.WriteAuthorizeError(r.Context(), w, ar, err)
+		return
+	}
+	heading, msg := "This sign-in link is not valid", "The app sent a sign-in request that Portcullis cannot accept. Contact the app's administrator."
+	switch rfc.ErrorField {
+	case fosite.ErrInvalidClient.ErrorField:
+		msg = "The app that sent you here is not registered with this Portcullis server."
+	case fosite.ErrInvalidRequest.ErrorField:
+		if strings.Contains(strings.ToLower(rfc.HintField+rfc.DescriptionField), "redirect") {
+			msg = "The app asked to send you back to an address it has not registered, so Portcullis stopped here to protect you."
+		} else if rfc.HintField != "" {
+			msg = "The app sent a sign-in request that Portcullis cannot accept: " + rfc.HintField
+		}
+	}
+	p.UI.Error(w, r, http.StatusBadRequest, heading, msg, "")
+}
+
+// serverError logs an internal failure and shows a plain page.
+func (p *Provider) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.log(r.Context()).Error(what, "err", err)
+	p.UI.Error(w, r, http.StatusInternalServerError, "Something went wrong",
+		"Portcullis could not finish this request. Please try again in a moment.", "")
+}

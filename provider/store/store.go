@@ -1,0 +1,461 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fstorage "github.com/ory/fosite/storage"
+	"gorm.io/gorm"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+)
+
+// Token kinds, one per fosite storage family.
+const (
+	KindCode    = "code"
+	KindAccess  = "access"
+	KindRefresh = "refresh"
+	KindPKCE    = "pkce"
+	KindOIDC    = "oidc"
+	KindPAR     = "par"
+)
+
+// ClientSource resolves a client id to a fosite client (fosite.ErrNotFound when unknown).
+type ClientSource interface {
+	GetClient(ctx context.Context, id string) (fosite.Client, error)
+}
+
+// SessionIDer is implemented by sessions that belong to a Portcullis sign-in session, so tokens
+// can be revoked when that sign-in session ends.
+type SessionIDer interface {
+	GetSessionID() string
+}
+
+// Store implements fosite's storage interfaces.
+type Store struct {
+	db         *database.DB
+	clients    ClientSource
+	newSession func() fosite.Session
+	now        func() time.Time
+}
+
+var (
+	_ fosite.ClientManager               = (*Store)(nil)
+	_ oauth2.CoreStorage                 = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage      = (*Store)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*Store)(nil)
+	_ pkce.PKCERequestStorage            = (*Store)(nil)
+	_ fosite.PARStorage                  = (*Store)(nil)
+	_ fstorage.Transactional             = (*Store)(nil)
+)
+
+// New returns a store on db that resolves clients through clients; newSession makes the empty
+// session that stored pushed authorization requests are read into.
+func New(db *database.DB, clients ClientSource, newSession func() fosite.Session) *Store {
+	return &Store{db: db, clients: clients, newSession: newSession, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// GetClient implements fosite.ClientManager.
+func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	return s.clients.GetClient(ctx, id)
+}
+
+type row struct {
+	Kind        string
+	Signature   string
+	RequestID   string
+	ClientID    string
+	Subject     string
+	SessionID   string
+	Active      bool
+	RequestedAt time.Time
+	ExpiresAt   time.Time
+	Data        string
+}
+
+// stored is the JSON form of a fosite request.
+type stored struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScope    []string        `json:"requested_scope"`
+	GrantedScope      []string        `json:"granted_scope"`
+	RequestedAudience []string        `json:"requested_audience"`
+	GrantedAudience   []string        `json:"granted_audience"`
+	Form              url.Values      `json:"form"`
+	Session           json.RawMessage `json:"session"`
+	// Authorize requests (PAR) only.
+	ResponseTypes []string `json:"response_types,omitempty"`
+	RedirectURI   string   `json:"redirect_uri,omitempty"`
+	State         string   `json:"state,omitempty"`
+	ResponseMode  string   `json:"response_mode,omitempty"`
+	DefaultMode   string   `json:"default_response_mode,omitempty"`
+}
+
+// farFuture stands in for "never expires" so that the expiry index still orders every row.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func expiry(req fosite.Requester, tt fosite.TokenType) time.Time {
+	if sess := req.GetSession(); sess != nil {
+		if e := sess.GetExpiresAt(tt); !e.IsZero() {
+			return e.UTC()
+		}
+	}
+	return farFuture
+}
+
+func (s *Store) create(ctx context.Context, kind, signature string, req fosite.Requester, tt fosite.TokenType) error {
+	sess, err := json.Marshal(req.GetSession())
+	if err != nil {
+		return fmt.Errorf("serialize session: %w", err)
+	}
+	st := stored{
+		ID:                req.GetID(),
+		RequestedAt:       req.GetRequestedAt().UTC(),
+		ClientID:          req.GetClient().GetID(),
+		RequestedScope:    req.GetRequestedScopes(),
+		GrantedScope:      req.GetGrantedScopes(),
+		RequestedAudience: req.GetRequestedAudience(),
+		GrantedAudience:   req.GetGrantedAudience(),
+		Form:              req.GetRequestForm(),
+		Session:           sess,
+	}
+	if ar, ok := req.(fosite.AuthorizeRequester); ok {
+		st.ResponseTypes = ar.GetResponseTypes()
+		if u := ar.GetRedirectURI(); u != nil {
+			st.RedirectURI = u.String()
+		}
+		st.State = ar.GetState()
+		st.ResponseMode = string(ar.GetResponseMode())
+		st.DefaultMode = string(ar.GetDefaultResponseMode())
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var subject, sid string
+	if sess := req.GetSession(); sess != nil {
+		subject = sess.GetSubject()
+		if si, ok := sess.(SessionIDer); ok {
+			sid = si.GetSessionID()
+		}
+	}
+	requestedAt := st.RequestedAt
+	if requestedAt.IsZero() {
+		requestedAt = s.now()
+	}
+	err = s.db.Conn(ctx).Exec(`INSERT INTO oauth2_tokens
+		(kind, signature, request_id, client_id, subject, session_id, active, requested_at, expires_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		kind, signature, req.GetID(), st.ClientID, subject, sid, true, requestedAt, expiry(req, tt), string(data)).Error
+	if database.IsUniqueViolation(err) {
+		return fosite.ErrTokenSignatureMismatch.WithDebug("duplicate token signature")
+	}
+	return err
+}
+
+// get loads a row and hydrates a request. It returns the request together with
+// fosite.ErrInactiveToken for inactive rows, as fosite's reuse detection expects.
+func (s *Store) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.AuthorizeRequest, bool, error) {
+	var r row
+	res := s.db.Conn(ctx).Raw(`SELECT kind, signature, request_id, client_id, subject, session_id, active,
+		requested_at, expires_at, data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, kind, signature).Scan(&r)
+	if res.Error != nil {
+		return nil, false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, false, fosite.ErrNotFound
+	}
+	var st stored
+	if err := json.Unmarshal([]byte(r.Data), &st); err != nil {
+		return nil, false, fmt.Errorf("stored %s token is corrupt: %w", kind, err)
+	}
+	client, err := s.clients.GetClient(ctx, st.ClientID)
+	if err != nil {
+		// A deleted client takes its tokens with it.
+		return nil, false, fosite.ErrNotFound.WithWrap(err)
+	}
+	if session != nil && len(st.Session) > 0 && string(st.Session) != "null" {
+		if err := json.Unmarshal(st.Session, session); err != nil {
+			return nil, false, fmt.Errorf("stored session is corrupt: %w", err)
+		}
+	}
+	ar := fosite.NewAuthorizeRequest()
+	ar.ID = st.ID
+	ar.RequestedAt = st.RequestedAt
+	ar.Client = client
+	ar.RequestedScope = st.RequestedScope
+	ar.GrantedScope = st.GrantedScope
+	ar.RequestedAudience = st.RequestedAudience
+	ar.GrantedAudience = st.GrantedAudience
+	ar.Form = st.Form
+	if ar.Form == nil {
+		ar.Form = url.Values{}
+	}
+	ar.Session = session
+	ar.ResponseTypes = st.ResponseTypes
+	ar.State = st.State
+	ar.ResponseMode = fosite.ResponseModeType(st.ResponseMode)
+	ar.DefaultResponseMode = fosite.ResponseModeType(st.DefaultMode)
+	if st.RedirectURI != "" {
+		if u, err := url.Parse(st.RedirectURI); err == nil {
+			ar.RedirectURI = u
+		}
+	}
+	return ar, r.Active, nil
+}
+
+func (s *Store) delete(ctx context.Context, kind, signature string) error {
+	return s.db.Conn(ctx).Exec(`DELETE FROM oauth2_tokens WHERE kind = ? AND signature = ?`, kind, signature).Error
+}
+
+// CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.create(ctx, KindCode, code, req, fosite.AuthorizeCode)
+}
+
+// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, KindCode, code, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		// fosite revokes every token issued with a code that is used twice (RFC 6749 section 4.1.2).
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+	res := s.db.Conn(ctx).Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND signature = ? AND active = ?`,
+		false, KindCode, code, true)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		// Two exchanges of one code racing: only the first may win.
+		return fosite.ErrInvalidatedAuthorizeCode
+	}
+	return nil
+}
+
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.create(ctx, KindAccess, signature, req, fosite.AccessToken)
+}
+
+// GetAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, KindAccess, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return req, nil
+}
+
+// DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, KindAccess, signature)
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, req fosite.Requester) error {
+	return s.create(ctx, KindRefresh, signature, req, fosite.RefreshToken)
+}
+
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. An already-rotated token comes
+// back with fosite.ErrInactiveToken so that fosite revokes its whole family (RFC 6819 5.2.2.3).
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, KindRefresh, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, KindRefresh, signature)
+}
+
+// RotateRefreshToken implements oauth2.RefreshTokenStorage: the used refresh token becomes
+// inactive (kept, so its reuse is detected) and the family's access tokens are revoked.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	res := s.db.Conn(ctx).Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND signature = ? AND active = ?`,
+		false, KindRefresh, signature, true)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		// Another request rotated this token first.
+		return fosite.ErrSerializationFailure
+	}
+	return s.RevokeAccessToken(ctx, requestID)
+}
+
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage: every refresh token of the grant
+// (fosite keeps one request id across rotations) stops working.
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.db.Conn(ctx).Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND request_id = ?`,
+		false, KindRefresh, requestID).Error
+}
+
+// RevokeAccessToken implements oauth2.TokenRevocationStorage.
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.db.Conn(ctx).Exec(`DELETE FROM oauth2_tokens WHERE kind = ? AND request_id = ?`, KindAccess, requestID).Error
+}
+
+// CreatePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.create(ctx, KindPKCE, signature, req, fosite.AuthorizeCode)
+}
+
+// GetPKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, KindPKCE, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// DeletePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.delete(ctx, KindPKCE, signature)
+}
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.create(ctx, KindOIDC, code, req, fosite.AuthorizeCode)
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
+	out, _, err := s.get(ctx, KindOIDC, code, req.GetSession())
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.delete(ctx, KindOIDC, code)
+}
+
+// CreatePARSession implements fosite.PARStorage.
+func (s *Store) CreatePARSession(ctx context.Context, requestURI string, req fosite.AuthorizeRequester) error {
+	return s.create(ctx, KindPAR, requestURI, req, fosite.PushedAuthorizeRequestContext)
+}
+
+// GetPARSession implements fosite.PARStorage; expired request URIs are unknown (RFC 9126 section 2.2).
+func (s *Store) GetPARSession(ctx context.Context, requestURI string) (fosite.AuthorizeRequester, error) {
+	var exp time.Time
+	res := s.db.Conn(ctx).Raw(`SELECT expires_at FROM oauth2_tokens WHERE kind = ? AND signature = ?`, KindPAR, requestURI).Scan(&exp)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 || !s.now().Before(exp) {
+		return nil, fosite.ErrNotFound
+	}
+	ar, _, err := s.get(ctx, KindPAR, requestURI, s.newSession())
+	if err != nil {
+		return nil, err
+	}
+	return ar, nil
+}
+
+// DeletePARSession implements fosite.PARStorage.
+func (s *Store) DeletePARSession(ctx context.Context, requestURI string) error {
+	return s.delete(ctx, KindPAR, requestURI)
+}
+
+// ClientAssertionJWTValid implements fosite.ClientManager (RFC 7523 section 3, item 7).
+func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	var n int64
+	if err := s.db.Conn(ctx).Raw(`SELECT COUNT(*) FROM oauth2_jtis WHERE jti = ? AND expires_at > ?`, jti, s.now()).Scan(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+// SetClientAssertionJWT implements fosite.ClientManager.
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		c := s.db.Conn(ctx)
+		if err := c.Exec(`DELETE FROM oauth2_jtis WHERE expires_at <= ?`, s.now()).Error; err != nil {
+			return err
+		}
+		err := c.Exec(`INSERT INTO oauth2_jtis (jti, expires_at) VALUES (?, ?)`, jti, exp.UTC()).Error
+		if database.IsUniqueViolation(err) {
+			return fosite.ErrJTIKnown
+		}
+		return err
+	})
+}
+
+// BeginTX implements fosite's storage.Transactional.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	if _, ok := database.TxFrom(ctx); ok {
+		return ctx, nil
+	}
+	tx := s.db.DB.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, tx.Error
+	}
+	return database.WithTx(ctx, tx), nil
+}
+
+// Commit implements fosite's storage.Transactional.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := database.TxFrom(ctx)
+	if !ok {
+		return errors.New("commit without a transaction")
+	}
+	return tx.Commit().Error
+}
+
+// Rollback implements fosite's storage.Transactional.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := database.TxFrom(ctx)
+	if !ok {
+		return errors.New("rollback without a transaction")
+	}
+	err := tx.Rollback().Error
+	if errors.Is(err, gorm.ErrInvalidTransaction) {
+		return nil
+	}
+	return err
+}
+
+// Purge deletes expired tokens, codes, PAR requests and client-assertion JWT IDs. An expired
+// refresh token can no longer be reused, so keeping it for reuse detection serves nothing.
+func (s *Store) Purge(ctx context.Context, now time.Time) (int64, error) {
+	res := s.db.Conn(ctx).Exec(`DELETE FROM oauth2_tokens WHERE expires_at < ?`, now.UTC())
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	if err := s.db.Conn(ctx).Exec(`DELETE FROM oauth2_jtis WHERE expires_at < ?`, now.UTC()).Error; err != nil {
+		return res.RowsAffected, err
+	}
+	return res.RowsAffected, nil
+}

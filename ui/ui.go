@@ -1,0 +1,105 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Base is embedded in every page's data.
+type Base struct {
+	Title     string
+	CSRFToken string
+	RequestID string
+}
+
+// Renderer renders the embedded templates.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// New parses every page with the base layout; a broken template fails start-up, not a request.
+func New() (*Renderer, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}}
+	for _, n := range names {
+		if n == "templates/base.html" {
+			continue
+		}
+		t, err := template.New("base.html").ParseFS(templateFS, "templates/base.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", n, err)
+		}
+		r.pages[n[len("templates/"):len(n)-len(".html")]] = t
+	}
+	return r, nil
+}
+
+// Render writes page name with data and status. A rendering error is logged and turned into a
+// plain 500, never a half-written page.
+func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, name string, data any) {
+	t, ok := r.pages[name]
+	var buf bytes.Buffer
+	var err error
+	if !ok {
+		err = fmt.Errorf("no template %q", name)
+	} else {
+		err = t.ExecuteTemplate(&buf, "base.html", data)
+	}
+	if err != nil {
+		slog.ErrorContext(req.Context(), "render page", "page", name, "err", err)
+		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// ErrorPage is a plain-language error shown to a person.
+type ErrorPage struct {
+	Base
+	Heading string
+	Message string
+}
+
+// Error renders the error page.
+func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, status int, heading, message, requestID string) {
+	r.Render(w, req, status, "error", ErrorPage{Base: Base{Title: heading, RequestID: requestID}, Heading: heading, Message: message})
+}
+
+// FormPostTemplate is the OAuth 2.0 Form Post Response Mode page (OAuth 2.0 Form Post Response
+// Mode, section 2), submitted by an external script so that the CSP needs no 'unsafe-inline'.
+var FormPostTemplate = template.Must(template.New("form_post").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Continuing…</title>
+<script src="/static/formpost.js" defer></script></head>
+<body><form method="post" action="{{ .RedirURL }}" id="form_post">
+{{ range $key, $values := .Parameters }}{{ range $values }}<input type="hidden" name="{{ $key }}" value="{{ . }}">
+{{ end }}{{ end }}<noscript><button type="submit">Continue</button></noscript>
+</form></body></html>`))
+
+// MountStatic serves the embedded static files under /static/.
+func MountStatic(r *mux.Router) {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	r.PathPrefix("/static/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, req)
+	})).Methods(http.MethodGet, http.MethodHead)
+}
