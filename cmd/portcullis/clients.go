@@ -47,6 +47,7 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&spec.AuthMethod, "auth-method", "", "client_secret_basic, client_secret_post, private_key_jwt or none")
 		fs.StringVar(&jwks, "jwks", "", "JSON Web Key Set for private_key_jwt, or @FILE")
 		fs.StringVar(&spec.JWKSURI, "jwks-uri", "", "JWKS URI for private_key_jwt")
+		fs.StringVar(&spec.AuthSigningAlg, "auth-signing-alg", "", "private_key_jwt assertion algorithm: ES256, RS256 or PS256 (default: from the first --jwks signing key, RS256 with --jwks-uri)")
 		fs.StringVar(&spec.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: ES256 (default) or RS256")
 		fs.BoolVar(&spec.JWTAccessTokens, "jwt-access-tokens", false, "issue JWT access tokens (RFC 9068)")
 		fs.BoolVar(&spec.RequirePAR, "require-par", false, "require pushed authorization requests")
@@ -137,6 +138,7 @@ type clientJSON struct {
 	Audience                []string  `json:"audience"`
 	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
 	JWKSURI                 string    `json:"jwks_uri,omitempty"`
+	AuthSigningAlg          string    `json:"token_endpoint_auth_signing_alg,omitempty"`
 	IDTokenAlg              string    `json:"id_token_signed_response_alg"`
 	JWTAccessTokens         bool      `json:"jwt_access_tokens"`
 	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
@@ -150,8 +152,9 @@ func toJSON(c clients.Client, secret string) clientJSON {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		GrantTypes: nonNil(c.GrantTypes), ResponseTypes: nonNil(c.ResponseTypes), Scopes: nonNil(c.Scopes),
 		Audience: nonNil(c.Audience), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI,
-		IDTokenAlg: c.IDTokenSignedResponseAlg, JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR,
-		FirstParty: c.FirstParty, CanIntrospect: c.CanIntrospect, CreatedAt: c.CreatedAt}
+		AuthSigningAlg: c.TokenEndpointAuthSigningAlg, IDTokenAlg: c.IDTokenSignedResponseAlg,
+		JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR, FirstParty: c.FirstParty,
+		CanIntrospect: c.CanIntrospect, CreatedAt: c.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -215,6 +218,9 @@ func (c *clientCLI) print(cl clients.Client) {
 	fmt.Fprintf(tw, "grant_types:\t%s\n", strings.Join(cl.GrantTypes, " "))
 	fmt.Fprintf(tw, "scopes:\t%s\n", strings.Join(cl.Scopes, " "))
 	fmt.Fprintf(tw, "token_endpoint_auth_method:\t%s\n", cl.TokenEndpointAuthMethod)
+	if cl.TokenEndpointAuthSigningAlg != "" {
+		fmt.Fprintf(tw, "token_endpoint_auth_signing_alg:\t%s\n", cl.TokenEndpointAuthSigningAlg)
+	}
 	fmt.Fprintf(tw, "id_token_signed_response_alg:\t%s\n", cl.IDTokenSignedResponseAlg)
 	fmt.Fprintf(tw, "options:\tjwt_access_tokens=%t require_par=%t first_party=%t introspect=%t\n",
 		cl.JWTAccessTokens, cl.RequirePAR, cl.FirstParty, cl.CanIntrospect)

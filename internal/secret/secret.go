@@ -49,7 +49,8 @@ func Load(path string, generate bool) (s *Secret, created bool, err error) {
 		if err := f.Close(); err != nil {
 			return nil, false, err
 		}
-		return &Secret{root: b}, true, nil
+		// Derive exactly as Parse does, so this run and later runs agree.
+		return &Secret{root: sha256.Sum256(b[:])}, true, nil
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("secret file %s does not exist (generate one with: head -c 32 /dev/urandom | base64 > %s; chmod 600 %s)", path, path, path)

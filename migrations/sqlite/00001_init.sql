@@ -30,27 +30,28 @@ CREATE TABLE user_roles (
 
 -- OIDC clients. List-valued columns hold JSON arrays so both databases share one shape.
 CREATE TABLE clients (
-    id                           TEXT PRIMARY KEY,
-    org_id                       TEXT NOT NULL REFERENCES organisations (id),
-    name                         TEXT NOT NULL,
-    public                       BOOLEAN NOT NULL,
-    secret_hash                  BLOB,
-    redirect_uris                TEXT NOT NULL DEFAULT '[]',
-    post_logout_redirect_uris    TEXT NOT NULL DEFAULT '[]',
-    grant_types                  TEXT NOT NULL DEFAULT '[]',
-    response_types               TEXT NOT NULL DEFAULT '[]',
-    scopes                       TEXT NOT NULL DEFAULT '[]',
-    audience                     TEXT NOT NULL DEFAULT '[]',
-    token_endpoint_auth_method   TEXT NOT NULL,
-    jwks                         TEXT NOT NULL DEFAULT '',
-    jwks_uri                     TEXT NOT NULL DEFAULT '',
-    id_token_signed_response_alg TEXT NOT NULL DEFAULT 'ES256',
-    jwt_access_tokens            BOOLEAN NOT NULL DEFAULT FALSE,
-    require_par                  BOOLEAN NOT NULL DEFAULT FALSE,
-    first_party                  BOOLEAN NOT NULL DEFAULT FALSE,
-    can_introspect               BOOLEAN NOT NULL DEFAULT FALSE,
-    created_at                   DATETIME NOT NULL,
-    updated_at                   DATETIME NOT NULL
+    id                              TEXT PRIMARY KEY,
+    org_id                          TEXT NOT NULL REFERENCES organisations (id),
+    name                            TEXT NOT NULL,
+    public                          BOOLEAN NOT NULL,
+    secret_hash                     BLOB,
+    redirect_uris                   TEXT NOT NULL DEFAULT '[]',
+    post_logout_redirect_uris       TEXT NOT NULL DEFAULT '[]',
+    grant_types                     TEXT NOT NULL DEFAULT '[]',
+    response_types                  TEXT NOT NULL DEFAULT '[]',
+    scopes                          TEXT NOT NULL DEFAULT '[]',
+    audience                        TEXT NOT NULL DEFAULT '[]',
+    token_endpoint_auth_method      TEXT NOT NULL,
+    jwks                            TEXT NOT NULL DEFAULT '',
+    jwks_uri                        TEXT NOT NULL DEFAULT '',
+    token_endpoint_auth_signing_alg TEXT NOT NULL DEFAULT '',
+    id_token_signed_response_alg    TEXT NOT NULL DEFAULT 'ES256',
+    jwt_access_tokens               BOOLEAN NOT NULL DEFAULT FALSE,
+    require_par                     BOOLEAN NOT NULL DEFAULT FALSE,
+    first_party                     BOOLEAN NOT NULL DEFAULT FALSE,
+    can_introspect                  BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at                      DATETIME NOT NULL,
+    updated_at                      DATETIME NOT NULL
 );
 CREATE INDEX clients_org_idx ON clients (org_id);
 
@@ -73,6 +74,7 @@ CREATE INDEX oauth2_tokens_request_idx ON oauth2_tokens (request_id);
 CREATE INDEX oauth2_tokens_expires_idx ON oauth2_tokens (expires_at);
 CREATE INDEX oauth2_tokens_session_idx ON oauth2_tokens (session_id);
 CREATE INDEX oauth2_tokens_subject_idx ON oauth2_tokens (subject);
+CREATE INDEX oauth2_tokens_client_idx ON oauth2_tokens (client_id);
 
 -- JWT IDs of used private_key_jwt client assertions (replay protection, RFC 7523 section 3).
 CREATE TABLE oauth2_jtis (

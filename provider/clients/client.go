@@ -31,10 +31,12 @@ const (
 	AuthNone          = "none"
 )
 
-// ID token signing algorithms a client may ask for.
+// JWS algorithms (RFC 7518 section 3.1). ES256 and RS256 sign ID tokens; ES256, RS256 and
+// PS256 may sign private_key_jwt client assertions (fosite verifies these).
 const (
 	AlgES256 = "ES256"
 	AlgRS256 = "RS256"
+	AlgPS256 = "PS256"
 )
 
 // DefaultOrgID is the built-in organisation.
@@ -60,6 +62,10 @@ type Client struct {
 	JWKS string
 	// JWKSURI is where the client publishes its key set for private_key_jwt, or "".
 	JWKSURI string
+	// TokenEndpointAuthSigningAlg is the one algorithm the client signs its private_key_jwt
+	// assertions with: ES256, RS256 or PS256; "" for other methods (OpenID Connect Dynamic Client
+	// Registration section 2, token_endpoint_auth_signing_alg).
+	TokenEndpointAuthSigningAlg string
 	// IDTokenSignedResponseAlg is ES256 (default) or RS256.
 	IDTokenSignedResponseAlg string
 
@@ -107,6 +113,7 @@ func (c Client) Spec() Spec {
 		AuthMethod:             c.TokenEndpointAuthMethod,
 		JWKS:                   c.JWKS,
 		JWKSURI:                c.JWKSURI,
+		AuthSigningAlg:         c.TokenEndpointAuthSigningAlg,
 		IDTokenAlg:             c.IDTokenSignedResponseAlg,
 		JWTAccessTokens:        c.JWTAccessTokens,
 		RequirePAR:             c.RequirePAR,

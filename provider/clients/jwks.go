@@ -2,6 +2,7 @@ package clients
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -74,4 +75,53 @@ func validateJWKSURI(raw string) error {
 		return bad("must not contain a fragment")
 	}
 	return nil
+}
+
+// defaultAuthSigningAlg is the private_key_jwt assertion algorithm for a client that names none:
+// with an inline key set, ES256 when its first signing key is an EC key and RS256 when it is an
+// RSA key; with a jwks_uri, whose keys are not known at registration, RS256. It is "" for an
+// inline key set that does not parse or has no signing key, which Validate reports.
+func defaultAuthSigningAlg(jwks string) string {
+	if jwks == "" {
+		return AlgRS256
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(jwks), &set); err != nil {
+		return ""
+	}
+	for _, k := range set.Keys {
+		if k.Use != "sig" {
+			continue
+		}
+		switch k.Key.(type) {
+		case *ecdsa.PublicKey:
+			return AlgES256
+		case *rsa.PublicKey:
+			return AlgRS256
+		}
+	}
+	return ""
+}
+
+// usableWith reports whether fosite can verify an assertion signed with alg using public key k:
+// a signing ("use": "sig") key, EC on P-256 for ES256, RSA for RS256 and PS256.
+func usableWith(k jose.JSONWebKey, alg string) bool {
+	if k.Use != "sig" {
+		return false
+	}
+	switch key := k.Key.(type) {
+	case *ecdsa.PublicKey:
+		return alg == AlgES256 && key.Curve == elliptic.P256()
+	case *rsa.PublicKey:
+		return alg == AlgRS256 || alg == AlgPS256
+	}
+	return false
+}
+
+// keyFor names the key type alg needs, for messages.
+func keyFor(alg string) string {
+	if alg == AlgES256 {
+		return "an EC P-256 public key"
+	}
+	return "an RSA public key"
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	jose "github.com/go-jose/go-jose/v3"
 )
 
 // Spec is what an admin asks for when registering or editing a client. Normalize fills in
@@ -17,10 +19,11 @@ type Spec struct {
 	RedirectURIs, PostLogoutRedirectURIs []string
 	GrantTypes, Scopes, Audience         []string
 
-	AuthMethod string // token_endpoint_auth_method
-	JWKS       string
-	JWKSURI    string
-	IDTokenAlg string
+	AuthMethod     string // token_endpoint_auth_method
+	JWKS           string
+	JWKSURI        string
+	AuthSigningAlg string // token_endpoint_auth_signing_alg, for private_key_jwt only
+	IDTokenAlg     string
 
 	JWTAccessTokens, RequirePAR, FirstParty, CanIntrospect bool
 }
@@ -53,6 +56,8 @@ var allowedGrantTypes = map[string]bool{
 //   - Scopes: openid, profile, email, offline_access;
 //   - AuthMethod: none for public clients; for confidential ones private_key_jwt when a key set
 //     is given, otherwise client_secret_basic;
+//   - AuthSigningAlg, for private_key_jwt only: with an inline key set ES256 when its first
+//     signing key is an EC key and RS256 when it is an RSA key; with a jwks_uri, RS256;
 //   - IDTokenAlg: ES256.
 func (s *Spec) Normalize() {
 	s.Name = strings.TrimSpace(s.Name)
@@ -61,6 +66,7 @@ func (s *Spec) Normalize() {
 	s.AuthMethod = strings.TrimSpace(s.AuthMethod)
 	s.JWKS = strings.TrimSpace(s.JWKS)
 	s.JWKSURI = strings.TrimSpace(s.JWKSURI)
+	s.AuthSigningAlg = strings.TrimSpace(s.AuthSigningAlg)
 	s.IDTokenAlg = strings.TrimSpace(s.IDTokenAlg)
 	s.RedirectURIs = tidy(s.RedirectURIs)
 	s.PostLogoutRedirectURIs = tidy(s.PostLogoutRedirectURIs)
@@ -93,6 +99,9 @@ func (s *Spec) Normalize() {
 		default:
 			s.AuthMethod = AuthSecretBasic
 		}
+	}
+	if s.AuthMethod == AuthPrivateKeyJWT && s.AuthSigningAlg == "" {
+		s.AuthSigningAlg = defaultAuthSigningAlg(s.JWKS)
 	}
 	if s.IDTokenAlg == "" {
 		s.IDTokenAlg = AlgES256
@@ -236,6 +245,9 @@ func (s Spec) validateAuth() error {
 		if s.JWKSURI != "" {
 			return invalid("jwks_uri", "is only used with private_key_jwt")
 		}
+		if s.AuthSigningAlg != "" {
+			return invalidValue(authAlgField, s.AuthSigningAlg, "is only used with private_key_jwt")
+		}
 		return nil
 	}
 	switch {
@@ -244,11 +256,40 @@ func (s Spec) validateAuth() error {
 	case s.JWKS != "" && s.JWKSURI != "":
 		// OpenID Connect Dynamic Client Registration section 2: jwks and jwks_uri must not both be used.
 		return invalid("jwks", "give jwks or jwks_uri, not both")
-	case s.JWKS != "":
-		_, err := ParseJWKS(s.JWKS)
+	}
+	var set *jose.JSONWebKeySet
+	if s.JWKS != "" {
+		var err error
+		if set, err = ParseJWKS(s.JWKS); err != nil {
+			return err
+		}
+	} else if err := validateJWKSURI(s.JWKSURI); err != nil {
 		return err
+	}
+	if err := s.validateAuthSigningAlg(); err != nil {
+		return err
+	}
+	// fosite compares the assertion's alg with AuthSigningAlg and then looks for a key of the
+	// matching type, so a key set without one would reject every assertion. The keys behind a
+	// jwks_uri are only known when fosite fetches them.
+	if set != nil && !slices.ContainsFunc(set.Keys, func(k jose.JSONWebKey) bool { return usableWith(k, s.AuthSigningAlg) }) {
+		return invalidValue(authAlgField, s.AuthSigningAlg, "jwks has no key to verify it with (want "+keyFor(s.AuthSigningAlg)+` with "use": "sig")`)
+	}
+	return nil
+}
+
+const authAlgField = "token_endpoint_auth_signing_alg"
+
+// validateAuthSigningAlg checks the algorithm of a private_key_jwt client's assertions: one that
+// fosite verifies with the client's public keys.
+func (s Spec) validateAuthSigningAlg() error {
+	switch s.AuthSigningAlg {
+	case AlgES256, AlgRS256, AlgPS256:
+		return nil
+	case "":
+		return invalid(authAlgField, "is required for private_key_jwt (ES256, RS256 or PS256)")
 	default:
-		return validateJWKSURI(s.JWKSURI)
+		return invalidValue(authAlgField, s.AuthSigningAlg, "must be ES256, RS256 or PS256")
 	}
 }
 

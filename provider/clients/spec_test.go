@@ -8,6 +8,7 @@ import (
 )
 
 func TestNormalizeDefaults(t *testing.T) {
+	ecJWKS := publicJWKS(t)
 	tests := []struct {
 		name string
 		spec Spec
@@ -45,7 +46,16 @@ func TestNormalizeDefaults(t *testing.T) {
 			want: Spec{Name: "Svc", OrgID: "system", Type: TypeConfidential,
 				GrantTypes: []string{"client_credentials"},
 				Scopes:     []string{"openid", "profile", "email", "offline_access"},
-				AuthMethod: "private_key_jwt", JWKSURI: "https://svc.example/jwks.json", IDTokenAlg: "RS256"},
+				AuthMethod: "private_key_jwt", JWKSURI: "https://svc.example/jwks.json", AuthSigningAlg: "RS256",
+				IDTokenAlg: "RS256"},
+		},
+		{
+			name: "inline EC key set",
+			spec: Spec{Name: "Svc", JWKS: ecJWKS},
+			want: Spec{Name: "Svc", OrgID: "system", Type: TypeConfidential,
+				GrantTypes: []string{"client_credentials"},
+				Scopes:     []string{"openid", "profile", "email", "offline_access"},
+				AuthMethod: "private_key_jwt", JWKS: ecJWKS, AuthSigningAlg: "ES256", IDTokenAlg: "ES256"},
 		},
 	}
 	for _, tt := range tests {
@@ -110,6 +120,10 @@ func TestValidate(t *testing.T) {
 		{"private_key_jwt with jwks_uri", func(s *Spec) {
 			s.AuthMethod = "private_key_jwt"
 			s.JWKSURI = "https://svc.example/jwks.json"
+		}, "", ""},
+		{"private_key_jwt with PS256", func(s *Spec) {
+			s.JWKSURI = "https://svc.example/jwks.json"
+			s.AuthSigningAlg = "PS256"
 		}, "", ""},
 		{"RS256 id tokens", func(s *Spec) { web(s); s.IDTokenAlg = "RS256" }, "", ""},
 		{"all flags", func(s *Spec) {
@@ -181,6 +195,15 @@ func TestValidate(t *testing.T) {
 			s.AuthMethod = "client_secret_basic"
 			s.JWKSURI = "https://svc.example/jwks.json"
 		}, "jwks_uri", "only used with private_key_jwt"},
+		{"signing alg with secret method", func(s *Spec) { s.AuthSigningAlg = "RS256" }, "token_endpoint_auth_signing_alg", "only used with private_key_jwt"},
+		{"unsupported signing alg", func(s *Spec) {
+			s.JWKSURI = "https://svc.example/jwks.json"
+			s.AuthSigningAlg = "HS256"
+		}, "token_endpoint_auth_signing_alg", "ES256, RS256 or PS256"},
+		{"signing alg without a matching key", func(s *Spec) {
+			s.JWKS = `{"keys":[{"kty":"EC","use":"sig","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
+			s.AuthSigningAlg = "RS256"
+		}, "token_endpoint_auth_signing_alg", "RSA public key"},
 
 		// Options.
 		{"unknown id token alg", func(s *Spec) { web(s); s.IDTokenAlg = "HS256" }, "id_token_signed_response_alg", "ES256 or RS256"},
@@ -216,8 +239,8 @@ func TestValidate(t *testing.T) {
 func TestValidateInlineJWKS(t *testing.T) {
 	s := Spec{Name: "Svc", JWKS: publicJWKS(t)}
 	s.Normalize()
-	if s.AuthMethod != AuthPrivateKeyJWT {
-		t.Fatalf("auth method = %q, want private_key_jwt", s.AuthMethod)
+	if s.AuthMethod != AuthPrivateKeyJWT || s.AuthSigningAlg != AlgES256 {
+		t.Fatalf("auth method = %q, signing alg %q; want private_key_jwt with ES256", s.AuthMethod, s.AuthSigningAlg)
 	}
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)

@@ -28,33 +28,35 @@ func NewStore(db *database.DB) *Store {
 
 // row is a clients row; the list columns hold JSON arrays (see migrations).
 type row struct {
-	ID                       string    `gorm:"column:id"`
-	OrgID                    string    `gorm:"column:org_id"`
-	Name                     string    `gorm:"column:name"`
-	Public                   bool      `gorm:"column:public"`
-	SecretHash               []byte    `gorm:"column:secret_hash"`
-	RedirectURIs             string    `gorm:"column:redirect_uris"`
-	PostLogoutRedirectURIs   string    `gorm:"column:post_logout_redirect_uris"`
-	GrantTypes               string    `gorm:"column:grant_types"`
-	ResponseTypes            string    `gorm:"column:response_types"`
-	Scopes                   string    `gorm:"column:scopes"`
-	Audience                 string    `gorm:"column:audience"`
-	TokenEndpointAuthMethod  string    `gorm:"column:token_endpoint_auth_method"`
-	JWKS                     string    `gorm:"column:jwks"`
-	JWKSURI                  string    `gorm:"column:jwks_uri"`
-	IDTokenSignedResponseAlg string    `gorm:"column:id_token_signed_response_alg"`
-	JWTAccessTokens          bool      `gorm:"column:jwt_access_tokens"`
-	RequirePAR               bool      `gorm:"column:require_par"`
-	FirstParty               bool      `gorm:"column:first_party"`
-	CanIntrospect            bool      `gorm:"column:can_introspect"`
-	CreatedAt                time.Time `gorm:"column:created_at"`
-	UpdatedAt                time.Time `gorm:"column:updated_at"`
+	ID                          string    `gorm:"column:id"`
+	OrgID                       string    `gorm:"column:org_id"`
+	Name                        string    `gorm:"column:name"`
+	Public                      bool      `gorm:"column:public"`
+	SecretHash                  []byte    `gorm:"column:secret_hash"`
+	RedirectURIs                string    `gorm:"column:redirect_uris"`
+	PostLogoutRedirectURIs      string    `gorm:"column:post_logout_redirect_uris"`
+	GrantTypes                  string    `gorm:"column:grant_types"`
+	ResponseTypes               string    `gorm:"column:response_types"`
+	Scopes                      string    `gorm:"column:scopes"`
+	Audience                    string    `gorm:"column:audience"`
+	TokenEndpointAuthMethod     string    `gorm:"column:token_endpoint_auth_method"`
+	JWKS                        string    `gorm:"column:jwks"`
+	JWKSURI                     string    `gorm:"column:jwks_uri"`
+	TokenEndpointAuthSigningAlg string    `gorm:"column:token_endpoint_auth_signing_alg"`
+	IDTokenSignedResponseAlg    string    `gorm:"column:id_token_signed_response_alg"`
+	JWTAccessTokens             bool      `gorm:"column:jwt_access_tokens"`
+	RequirePAR                  bool      `gorm:"column:require_par"`
+	FirstParty                  bool      `gorm:"column:first_party"`
+	CanIntrospect               bool      `gorm:"column:can_introspect"`
+	CreatedAt                   time.Time `gorm:"column:created_at"`
+	UpdatedAt                   time.Time `gorm:"column:updated_at"`
 }
 
 const selectClients = `SELECT id, org_id, name, public, secret_hash, redirect_uris,
 	post_logout_redirect_uris, grant_types, response_types, scopes, audience,
-	token_endpoint_auth_method, jwks, jwks_uri, id_token_signed_response_alg,
-	jwt_access_tokens, require_par, first_party, can_introspect, created_at, updated_at
+	token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
+	id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
+	created_at, updated_at
 	FROM clients`
 
 // Create inserts a client. A client with the same ID gives database.ErrAlreadyExists; an
@@ -66,12 +68,13 @@ func (s *Store) Create(ctx context.Context, c Client) error {
 	}
 	err = s.db.Conn(ctx).Exec(`INSERT INTO clients (id, org_id, name, public, secret_hash,
 		redirect_uris, post_logout_redirect_uris, grant_types, response_types, scopes, audience,
-		token_endpoint_auth_method, jwks, jwks_uri, id_token_signed_response_alg,
-		jwt_access_tokens, require_par, first_party, can_introspect, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
+		id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
+		created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, c.Name, c.Public, nilIfEmpty(c.SecretHash),
 		lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
-		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.IDTokenSignedResponseAlg,
+		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
 		c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
 	switch {
@@ -141,11 +144,11 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 	res := s.db.Conn(ctx).Exec(`UPDATE clients SET name = ?, redirect_uris = ?,
 		post_logout_redirect_uris = ?, grant_types = ?, response_types = ?, scopes = ?,
 		audience = ?, token_endpoint_auth_method = ?, jwks = ?, jwks_uri = ?,
-		id_token_signed_response_alg = ?, jwt_access_tokens = ?, require_par = ?,
-		first_party = ?, can_introspect = ?, updated_at = ?
+		token_endpoint_auth_signing_alg = ?, id_token_signed_response_alg = ?,
+		jwt_access_tokens = ?, require_par = ?, first_party = ?, can_introspect = ?, updated_at = ?
 		WHERE id = ?`,
 		c.Name, lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
-		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.IDTokenSignedResponseAlg,
+		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect, c.UpdatedAt.UTC(),
 		c.ID)
 	if res.Error != nil {
@@ -199,21 +202,22 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 func (r row) client() (Client, error) {
 	c := Client{
-		ID:                       r.ID,
-		OrgID:                    r.OrgID,
-		Name:                     r.Name,
-		Public:                   r.Public,
-		SecretHash:               nilIfEmpty(r.SecretHash),
-		TokenEndpointAuthMethod:  r.TokenEndpointAuthMethod,
-		JWKS:                     r.JWKS,
-		JWKSURI:                  r.JWKSURI,
-		IDTokenSignedResponseAlg: r.IDTokenSignedResponseAlg,
-		JWTAccessTokens:          r.JWTAccessTokens,
-		RequirePAR:               r.RequirePAR,
-		FirstParty:               r.FirstParty,
-		CanIntrospect:            r.CanIntrospect,
-		CreatedAt:                r.CreatedAt.UTC(),
-		UpdatedAt:                r.UpdatedAt.UTC(),
+		ID:                          r.ID,
+		OrgID:                       r.OrgID,
+		Name:                        r.Name,
+		Public:                      r.Public,
+		SecretHash:                  nilIfEmpty(r.SecretHash),
+		TokenEndpointAuthMethod:     r.TokenEndpointAuthMethod,
+		JWKS:                        r.JWKS,
+		JWKSURI:                     r.JWKSURI,
+		TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
+		IDTokenSignedResponseAlg:    r.IDTokenSignedResponseAlg,
+		JWTAccessTokens:             r.JWTAccessTokens,
+		RequirePAR:                  r.RequirePAR,
+		FirstParty:                  r.FirstParty,
+		CanIntrospect:               r.CanIntrospect,
+		CreatedAt:                   r.CreatedAt.UTC(),
+		UpdatedAt:                   r.UpdatedAt.UTC(),
 	}
 	for _, f := range []struct {
 		name string

@@ -74,16 +74,22 @@ func TestStoreCreateGet(t *testing.T) {
 				PostLogoutRedirectURIs: []string{"https://a.example/bye"}, Audience: []string{"https://api.example"},
 				Scopes: []string{"openid", "roles", "org"}, IDTokenAlg: "RS256", AuthMethod: "client_secret_post",
 				JWTAccessTokens: true, RequirePAR: true, FirstParty: true, CanIntrospect: true},
-			"public":          {Name: "App", Type: "public", RedirectURIs: []string{"com.example.app:/cb"}},
-			"service":         {Name: "Svc"},
-			"private_key_jwt": {Name: "Keys", JWKS: publicJWKS(t), GrantTypes: []string{"client_credentials"}},
+			"public":                {Name: "App", Type: "public", RedirectURIs: []string{"com.example.app:/cb"}},
+			"service":               {Name: "Svc"},
+			"private_key_jwt":       {Name: "Keys", JWKS: publicJWKS(t), GrantTypes: []string{"client_credentials"}},
+			"private_key_jwt PS256": {Name: "Keys PS", JWKS: rsaJWKS(t), AuthSigningAlg: "PS256"},
+			"private_key_jwt uri":   {Name: "Keys URI", JWKSURI: "https://svc.example/jwks.json", AuthSigningAlg: "ES256"},
 		}
+		wantAlg := map[string]string{"private_key_jwt": "ES256", "private_key_jwt PS256": "PS256", "private_key_jwt uri": "ES256"}
 		for name, spec := range specs {
 			t.Run(name, func(t *testing.T) {
 				c, plain := mustCreate(t, s, spec)
 				got := mustGet(t, s, c.ID)
 				if !reflect.DeepEqual(got, c) {
 					t.Fatalf("Get returned\n%+v\nwant\n%+v", got, c)
+				}
+				if got.TokenEndpointAuthSigningAlg != wantAlg[name] {
+					t.Fatalf("token_endpoint_auth_signing_alg = %q, want %q", got.TokenEndpointAuthSigningAlg, wantAlg[name])
 				}
 				if got.UsesSecret() != (plain != "") || (plain != "" && !got.CheckSecret(testHasher(), plain)) {
 					t.Fatal("stored secret hash does not verify the issued secret")
@@ -196,6 +202,34 @@ func TestStoreUpdate(t *testing.T) {
 		got := mustGet(t, s, c.ID)
 		if got.OrgID != "system" || got.Public || !got.CreatedAt.Equal(c.CreatedAt) || !got.CheckSecret(testHasher(), plain) {
 			t.Fatalf("Update changed an immutable field: %+v", got)
+		}
+
+		// The assertion algorithm of a private_key_jwt client changes with Update, and is cleared
+		// when the client moves to a secret.
+		keys, _ := mustCreate(t, s, Spec{Name: "Keys", JWKSURI: "https://svc.example/jwks.json"})
+		if keys.TokenEndpointAuthSigningAlg != AlgRS256 {
+			t.Fatalf("default alg = %q, want RS256", keys.TokenEndpointAuthSigningAlg)
+		}
+		spec = keys.Spec()
+		spec.AuthSigningAlg = "PS256"
+		for _, step := range []func(){
+			func() {},
+			func() { spec.AuthMethod, spec.JWKSURI, spec.AuthSigningAlg = "client_secret_post", "", "" },
+		} {
+			step()
+			revisedKeys, err := Revise(mustGet(t, s, keys.ID), spec, testNow.Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Update(ctx, revisedKeys); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustGet(t, s, keys.ID); !reflect.DeepEqual(got, revisedKeys) {
+				t.Fatalf("after Update Get =\n%+v\nwant\n%+v", got, revisedKeys)
+			}
+		}
+		if got := mustGet(t, s, keys.ID); got.TokenEndpointAuthSigningAlg != "" || got.TokenEndpointAuthMethod != AuthSecretPost {
+			t.Fatalf("after moving to a secret: method %q, alg %q", got.TokenEndpointAuthMethod, got.TokenEndpointAuthSigningAlg)
 		}
 
 		missing := revised
