@@ -66,22 +66,26 @@ func version(t *testing.T, db *database.DB) int64 {
 }
 
 func schema(t *testing.T, db *database.DB) map[string][]string {
-	tables, err := db.Migrator().GetTables()
-	if err != nil {
+	var tables []string
+	q := `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`
+	if db.Dialect == migrations.SQLite {
+		q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	}
+	if err := db.Raw(q).Scan(&tables).Error; err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]string{}
 	for _, tbl := range tables {
-		if tbl == "goose_db_version" || tbl == "sqlite_sequence" {
+		if tbl == "goose_db_version" {
 			continue
 		}
-		cols, err := db.Migrator().ColumnTypes(tbl)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var names []string
-		for _, c := range cols {
-			names = append(names, c.Name())
+		q := `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ?`
+		if db.Dialect == migrations.SQLite {
+			q = `SELECT name FROM pragma_table_info(?)`
+		}
+		if err := db.Raw(q, tbl).Scan(&names).Error; err != nil {
+			t.Fatal(err)
 		}
 		sort.Strings(names)
 		out[tbl] = names

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 
 	"github.com/go-jose/go-jose/v3"
@@ -46,19 +45,9 @@ func (c *Client) GetRequestObjectSigningAlgorithm() string { return "" }
 func (c *Client) GetTokenEndpointAuthMethod() string       { return c.TokenEndpointAuthMethod }
 
 // GetTokenEndpointAuthSigningAlgorithm is the one algorithm fosite accepts for this client's
-// private_key_jwt assertions: ES256 when its registered keys are EC keys, RS256 otherwise.
+// private_key_jwt assertions, as registered.
 func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string {
-	if c.jwks != nil {
-		for _, k := range c.jwks.Keys {
-			if k.Algorithm != "" {
-				return k.Algorithm
-			}
-			if _, ok := k.Key.(*ecdsa.PublicKey); ok {
-				return "ES256"
-			}
-		}
-	}
-	return "RS256"
+	return c.TokenEndpointAuthSigningAlg
 }
 
 // GetResponseModes lists the response modes we serve (OAuth 2.0 Multiple Response Types 2.1, Form Post).

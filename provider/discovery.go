@@ -18,7 +18,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	i := p.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	confidentialMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
-	assertionAlgs := []string{"RS256", "ES256"}
+	assertionAlgs := []string{"RS256", "ES256", "PS256"}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.JSON(w, http.StatusOK, map[string]any{
 		"issuer":                                                   i,

@@ -102,7 +102,7 @@ func New(d Deps) *Provider {
 		MinParameterEntropy:             fosite.MinParameterEntropy,
 		SendDebugMessagesToClients:      false,
 	}
-	st := store.New(d.DB, clientSource{d.Clients}, func() fosite.Session { return NewSession() })
+	st := store.New(d.DB, newCachedClients(clientSource{d.Clients}), func() fosite.Session { return NewSession() })
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: &tokenStrategy{
 			HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
@@ -122,6 +122,7 @@ func New(d Deps) *Provider {
 		compose.OAuth2PKCEFactory,
 		compose.PushedAuthorizeHandlerFactory,
 	).(*fosite.Fosite)
+	quietTokenHandlers(cfg)
 	return &Provider{
 		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Users: d.Users,
 		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,

@@ -32,6 +32,8 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			ar.GrantAudience(a)
 		}
 		sess.Subject = client.ID
+		// No ID token is issued for this grant: store no empty ID token claims with every token.
+		sess.Claims, sess.Headers = nil, nil
 	}
 	if grant.ExactOne("refresh_token") {
 		// A disabled or deleted user's refresh tokens stop working at once.

@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// up front so two writers queue on busy_timeout instead of failing with SQLITE_BUSY.
 		q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 			"&_pragma=foreign_keys(1)&_txlock=immediate"
-		g, err = gorm.Open(sqlite.Open(abs+q), cfg)
+		g, err = gorm.Open(sqliteDialector{dsn: abs + q}, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", abs, err)
 		}
@@ -158,6 +158,15 @@ func (db *DB) Ready(ctx context.Context) error {
 		return errors.New("database schema is behind this binary: run `portcullis migrate up`")
 	}
 	return nil
+}
+
+// SQL returns the underlying pool, for the few hot paths that keep their own prepared statements.
+func (db *DB) SQL() *sql.DB {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		panic(err) // gorm only fails here for a non-*sql.DB pool, which Open never makes
+	}
+	return sqlDB
 }
 
 // Close closes the connection pool.

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -17,6 +19,11 @@ import (
 
 	"github.com/portcullis-id/portcullis/internal/database"
 )
+
+// gormInsertSQL is insertSQL for gorm, which binds ? placeholders.
+const gormInsertSQL = `INSERT INTO oauth2_tokens
+	(kind, signature, request_id, client_id, subject, session_id, active, requested_at, expires_at, data)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Token kinds, one per fosite storage family.
 const (
@@ -45,6 +52,11 @@ type Store struct {
 	clients    ClientSource
 	newSession func() fosite.Session
 	now        func() time.Time
+	batch      *batcher
+
+	prepOnce   sync.Once
+	selectStmt *sql.Stmt
+	prepErr    error
 }
 
 var (
@@ -60,25 +72,13 @@ var (
 // New returns a store on db that resolves clients through clients; newSession makes the empty
 // session that stored pushed authorization requests are read into.
 func New(db *database.DB, clients ClientSource, newSession func() fosite.Session) *Store {
-	return &Store{db: db, clients: clients, newSession: newSession, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, clients: clients, newSession: newSession, now: func() time.Time { return time.Now().UTC() },
+		batch: newBatcher(db)}
 }
 
 // GetClient implements fosite.ClientManager.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	return s.clients.GetClient(ctx, id)
-}
-
-type row struct {
-	Kind        string
-	Signature   string
-	RequestID   string
-	ClientID    string
-	Subject     string
-	SessionID   string
-	Active      bool
-	RequestedAt time.Time
-	ExpiresAt   time.Time
-	Data        string
 }
 
 // stored is the JSON form of a fosite request.
@@ -152,10 +152,12 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 	if requestedAt.IsZero() {
 		requestedAt = s.now()
 	}
-	err = s.db.Conn(ctx).Exec(`INSERT INTO oauth2_tokens
-		(kind, signature, request_id, client_id, subject, session_id, active, requested_at, expires_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		kind, signature, req.GetID(), st.ClientID, subject, sid, true, requestedAt, expiry(req, tt), string(data)).Error
+	args := []any{kind, signature, req.GetID(), st.ClientID, subject, sid, true, requestedAt, expiry(req, tt), string(data)}
+	if _, inTx := database.TxFrom(ctx); inTx {
+		err = s.db.Conn(ctx).Exec(gormInsertSQL, args...).Error
+	} else {
+		err = s.batch.insert(ctx, args)
+	}
 	if database.IsUniqueViolation(err) {
 		return fosite.ErrTokenSignatureMismatch.WithDebug("duplicate token signature")
 	}
@@ -165,17 +167,12 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 // get loads a row and hydrates a request. It returns the request together with
 // fosite.ErrInactiveToken for inactive rows, as fosite's reuse detection expects.
 func (s *Store) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.AuthorizeRequest, bool, error) {
-	var r row
-	res := s.db.Conn(ctx).Raw(`SELECT kind, signature, request_id, client_id, subject, session_id, active,
-		requested_at, expires_at, data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, kind, signature).Scan(&r)
-	if res.Error != nil {
-		return nil, false, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return nil, false, fosite.ErrNotFound
+	active, data, err := s.load(ctx, kind, signature)
+	if err != nil {
+		return nil, false, err
 	}
 	var st stored
-	if err := json.Unmarshal([]byte(r.Data), &st); err != nil {
+	if err := json.Unmarshal([]byte(data), &st); err != nil {
 		return nil, false, fmt.Errorf("stored %s token is corrupt: %w", kind, err)
 	}
 	client, err := s.clients.GetClient(ctx, st.ClientID)
@@ -210,7 +207,40 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 			ar.RedirectURI = u
 		}
 	}
-	return ar, r.Active, nil
+	return ar, active, nil
+}
+
+const selectSQL = `SELECT active, data FROM oauth2_tokens WHERE kind = $1 AND signature = $2`
+
+// load reads a token row. Outside a transaction it uses a statement prepared once: token lookups
+// (introspection, userinfo) are the hottest read.
+func (s *Store) load(ctx context.Context, kind, signature string) (bool, string, error) {
+	var active bool
+	var data string
+	var err error
+	if tx, ok := database.TxFrom(ctx); ok {
+		var r struct {
+			Active bool
+			Data   string
+		}
+		res := tx.WithContext(ctx).Raw(`SELECT active, data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, kind, signature).Scan(&r)
+		if res.Error != nil {
+			return false, "", res.Error
+		}
+		if res.RowsAffected == 0 {
+			return false, "", fosite.ErrNotFound
+		}
+		return r.Active, r.Data, nil
+	}
+	s.prepOnce.Do(func() { s.selectStmt, s.prepErr = s.db.SQL().PrepareContext(context.Background(), selectSQL) })
+	if s.prepErr != nil {
+		return false, "", s.prepErr
+	}
+	err = s.selectStmt.QueryRowContext(ctx, kind, signature).Scan(&active, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", fosite.ErrNotFound
+	}
+	return active, data, err
 }
 
 func (s *Store) delete(ctx context.Context, kind, signature string) error {

@@ -1,0 +1,61 @@
+package provider
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// ClientCacheTTL is how long a server trusts a client it has read. A client created elsewhere is
+// seen at once (unknown ids always go to the database); a change to or deletion of an existing
+// client reaches every server within this time.
+const ClientCacheTTL = 3 * time.Second
+
+// cachedClients keeps recently used clients in memory: every token request authenticates its
+// client and then reads it again with the token, and both reads are on the hot path.
+type cachedClients struct {
+	next clientSource
+	mu   sync.RWMutex
+	m    map[string]cachedClient
+	now  func() time.Time
+}
+
+type cachedClient struct {
+	c   fosite.Client
+	exp time.Time
+}
+
+func newCachedClients(next clientSource) *cachedClients {
+	return &cachedClients{next: next, m: map[string]cachedClient{}, now: time.Now}
+}
+
+func (c *cachedClients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok && now.Before(e.exp) {
+		return e.c, nil
+	}
+	cl, err := c.next.GetClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) > 10000 {
+		// Bounded: an attacker cycling real client ids cannot grow it without limit.
+		clear(c.m)
+	}
+	c.m[id] = cachedClient{c: cl, exp: now.Add(ClientCacheTTL)}
+	c.mu.Unlock()
+	return cl, nil
+}
+
+// Forget drops a client from this server's cache (after a change made by this process).
+func (c *cachedClients) Forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
