@@ -23,6 +23,16 @@ type Base struct {
 	Title     string
 	CSRFToken string
 	RequestID string
+	// Passkey pages load the WebAuthn helper and tell it where to send its calls.
+	Script bool
+	Data   ScriptData
+	// SignedIn shows the account navigation.
+	SignedIn bool
+}
+
+// ScriptData are the endpoints the WebAuthn helper script calls on this page.
+type ScriptData struct {
+	Begin, BeginAny, Finish, Request string
 }
 
 // Renderer renders the embedded templates.

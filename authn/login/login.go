@@ -30,6 +30,8 @@ type Handler struct {
 type page struct {
 	ui.Base
 	ClientName string
+	Username   string
+	Message    string
 }
 
 // Mount registers the sign-in page.

@@ -23,6 +23,7 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end
 	UserAgent  string
 	IP         string
+	VerifiedAt time.Time // last passkey check in this session (sign-in or a fresh check)
 }
 
 // Store keeps sessions in the database.
@@ -41,7 +42,7 @@ type row struct {
 	ID, TokenHash, UserID, OrgID, Method, AMR, ACR string
 	AuthTime, CreatedAt, LastSeenAt, ExpiresAt     time.Time
 	UserAgent, IP                                  string
-	EndedAt                                        *time.Time
+	EndedAt, VerifiedAt                            *time.Time
 }
 
 // Create stores a new session and returns the cookie value that refers to it. The caller fills
@@ -55,10 +56,15 @@ func (s *Store) Create(ctx context.Context, sess Session) (string, Session, erro
 		sess.AuthTime = now
 	}
 	amr, _ := json.Marshal(sess.AMR)
+	var verified *time.Time
+	if !sess.VerifiedAt.IsZero() {
+		v := sess.VerifiedAt.UTC()
+		verified = &v
+	}
 	err := s.db.Conn(ctx).Exec(`INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
-		auth_time, created_at, last_seen_at, expires_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, s.hasher.String(token), sess.UserID, sess.OrgID, sess.Method, string(amr), sess.ACR,
-		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP).Error
+		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified).Error
 	if err != nil {
 		return "", Session{}, err
 	}
@@ -77,7 +83,7 @@ func truncate(s string, n int) string {
 func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (Session, error) {
 	var r row
 	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
+		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
 	if res.Error != nil {
 		return Session{}, res.Error
 	}
@@ -98,6 +104,9 @@ func (r row) session() Session {
 	sess := Session{ID: r.ID, UserID: r.UserID, OrgID: r.OrgID, Method: r.Method, ACR: r.ACR,
 		AuthTime: r.AuthTime.UTC(), CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(),
 		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP}
+	if r.VerifiedAt != nil {
+		sess.VerifiedAt = r.VerifiedAt.UTC()
+	}
 	_ = json.Unmarshal([]byte(r.AMR), &sess.AMR)
 	return sess
 }
@@ -106,7 +115,7 @@ func (r row) session() Session {
 func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	var r row
 	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions WHERE id = ? AND ended_at IS NULL`, id).Scan(&r)
+		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions WHERE id = ? AND ended_at IS NULL`, id).Scan(&r)
 	if res.Error != nil {
 		return Session{}, res.Error
 	}
@@ -114,6 +123,32 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 		return Session{}, database.ErrNotFound
 	}
 	return r.session(), nil
+}
+
+// MarkVerified records a fresh passkey check for the session.
+func (s *Store) MarkVerified(ctx context.Context, id string, at time.Time) error {
+	res := s.db.Conn(ctx).Exec(`UPDATE auth_sessions SET verified_at = ? WHERE id = ? AND ended_at IS NULL`, at.UTC(), id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return database.ErrNotFound
+	}
+	return nil
+}
+
+// EndAllForUser ends every live session of a user except keep (which may be ""); it returns the
+// ids it ended.
+func (s *Store) EndAllForUser(ctx context.Context, userID, keep string) ([]string, error) {
+	var ids []string
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		c := s.db.Conn(ctx)
+		if err := c.Raw(`SELECT id FROM auth_sessions WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, userID, keep).Scan(&ids).Error; err != nil {
+			return err
+		}
+		return c.Exec(`UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, s.now(), userID, keep).Error
+	})
+	return ids, err
 }
 
 // End ends a session; ending an ended or unknown session is database.ErrNotFound.
@@ -133,7 +168,7 @@ func (s *Store) ListForUser(ctx context.Context, userID string) ([]Session, erro
 	var rows []row
 	now := s.now()
 	err := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at FROM auth_sessions
+		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions
 		WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY created_at DESC`, userID, now).Scan(&rows).Error
 	if err != nil {
 		return nil, err

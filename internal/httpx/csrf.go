@@ -48,10 +48,18 @@ func (c *CSRF) Token(w http.ResponseWriter, r *http.Request) string {
 
 // Check reports whether the request's form token matches its cookie (constant time).
 func (c *CSRF) Check(r *http.Request) bool {
+	return c.valid(r, r.PostFormValue(FieldName))
+}
+
+// CheckHeader is Check for script requests, which send the token in the X-CSRF-Token header.
+func (c *CSRF) CheckHeader(r *http.Request) bool {
+	return c.valid(r, r.Header.Get("X-CSRF-Token"))
+}
+
+func (c *CSRF) valid(r *http.Request, got string) bool {
 	ck, err := r.Cookie(c.cookieName())
 	if err != nil || ck.Value == "" {
 		return false
 	}
-	got := r.PostFormValue(FieldName)
 	return got != "" && hmac.Equal([]byte(got), []byte(c.mac(ck.Value)))
 }
