@@ -17,17 +17,44 @@ import (
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/provider/keys"
+	"github.com/portcullis-id/portcullis/provider/store"
 )
 
 // authorize is the authorization endpoint (RFC 6749 section 3.1, OIDC Core 3.1.2).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.UI.Error(w, r, http.StatusBadRequest, "This sign-in link is not valid", "The sign-in request could not be read.", "")
+		return
+	}
+	// Request objects (OIDC Core 6) are not supported. fosite would try to parse one before it
+	// validates the redirect URI and could then only show a page; take it out so the client gets
+	// request_not_supported at its validated redirect URI.
+	unsupported := stripRequestObject(r.Form)
+	viaPAR := strings.HasPrefix(r.Form.Get("request_uri"), parPrefix)
 	ar, err := p.OAuth2.NewAuthorizeRequest(r.Context(), r)
+	if err == nil && unsupported != nil {
+		err = unsupported
+	}
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	viaPAR := strings.HasPrefix(r.Form.Get("request_uri"), "urn:ietf:params:oauth:request_uri:")
 	p.dispatch(w, r, ar, viaPAR, time.Now().UTC(), "")
+}
+
+const parPrefix = "urn:ietf:params:oauth:request_uri:"
+
+func stripRequestObject(form url.Values) error {
+	var err error
+	if form.Has("request") {
+		form.Del("request")
+		err = fosite.ErrRequestNotSupported.WithHint("Request objects are not supported.")
+	}
+	if ru := form.Get("request_uri"); ru != "" && !strings.HasPrefix(ru, parPrefix) {
+		form.Del("request_uri")
+		err = fosite.ErrRequestURINotSupported.WithHint("request_uri is only accepted from pushed authorization requests.")
+	}
+	return err
 }
 
 // resume continues a pending authorize request after the sign-in step.
@@ -93,7 +120,10 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 			return
 		}
 		if pendingID == "" {
-			pend, err := p.Pending.Create(ctx, client.ID, form, viaPAR, requestedAt)
+			// The PAR request_uri was used up by this request; park the resolved parameters.
+			parked := store.WithoutCredentials(form)
+			parked.Del("request_uri")
+			pend, err := p.Pending.Create(ctx, client.ID, parked, viaPAR, requestedAt)
 			if err != nil {
 				p.serverError(w, r, "park authorize request", err)
 				return
@@ -136,8 +166,10 @@ func needsFreshSignIn(sess session.Session, form url.Values, prompts []string, r
 		return true
 	}
 	if ma := form.Get("max_age"); ma != "" {
+		// Measured from when the request arrived, so that a sign-in made for this very request
+		// satisfies even max_age=0 (OIDC Core 3.1.2.1).
 		n, _ := strconv.ParseInt(ma, 10, 64)
-		if time.Since(sess.AuthTime) > time.Duration(n)*time.Second {
+		if sess.AuthTime.Before(requestedAt.Truncate(time.Second).Add(-time.Duration(n) * time.Second)) {
 			return true
 		}
 	}

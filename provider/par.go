@@ -12,6 +12,7 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := p.OAuth2.NewPushedAuthorizeRequest(ctx, r)
 	if err != nil {
+		challenge(w, err)
 		p.OAuth2.WritePushedAuthorizeError(ctx, w, ar, err)
 		return
 	}

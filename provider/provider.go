@@ -123,6 +123,7 @@ func New(d Deps) *Provider {
 		compose.PushedAuthorizeHandlerFactory,
 	).(*fosite.Fosite)
 	quietTokenHandlers(cfg)
+	cfg.ClientAuthenticationStrategy = clientAuthentication(f)
 	return &Provider{
 		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Users: d.Users,
 		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,

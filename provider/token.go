@@ -15,6 +15,17 @@ import (
 // with rotation, and client credentials. Errors are RFC 6749 section 5.2 JSON.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Parse first: fosite's multipart parsing hides a malformed urlencoded body.
+	if err := r.ParseForm(); err != nil {
+		p.tokenError(w, r, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be parsed."))
+		return
+	}
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "", "authorization_code", "refresh_token", "client_credentials":
+	default:
+		p.tokenError(w, r, nil, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
+		return
+	}
 	sess := NewSession()
 	ar, err := p.OAuth2.NewAccessRequest(ctx, r, sess)
 	if err != nil {
@@ -77,9 +88,6 @@ func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.
 		p.log(r.Context()).Error("token endpoint", "err", err, "debug", rfc.DebugField)
 	}
 	p.record(r, e)
-	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
-		// RFC 6749 section 5.2: invalid_client answers 401 with a WWW-Authenticate challenge.
-		w.Header().Set("WWW-Authenticate", `Basic realm="portcullis", error="invalid_client"`)
-	}
+	challenge(w, err)
 	p.OAuth2.WriteAccessError(r.Context(), w, ar, err)
 }

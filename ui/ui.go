@@ -28,6 +28,8 @@ type Base struct {
 	Data   ScriptData
 	// SignedIn shows the account navigation.
 	SignedIn bool
+	// Wide pages (tables) get a wider card.
+	Wide bool
 }
 
 // ScriptData are the endpoints the WebAuthn helper script calls on this page.

@@ -41,7 +41,7 @@ func benchServer(b *testing.B) *testServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { e.db.Close() })
+	b.Cleanup(func() { a.provider.Store.Close(); e.db.Close() })
 	return &testServer{URL: cfg.Issuer, DSN: cfg.Database, SecretFile: cfg.SecretFile, app: a, env: e}
 }
 

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +29,9 @@ type Config struct {
 	NoMigrate       bool          `yaml:"no_migrate"`
 	SessionIdle     time.Duration `yaml:"session_idle"`
 	SessionAbsolute time.Duration `yaml:"session_absolute"`
+	RPID            string        `yaml:"rp_id"`
+	RPOrigins       []string      `yaml:"rp_origins"`
+	RPName          string        `yaml:"rp_name"`
 }
 
 // Defaults are the documented default of every key.
@@ -61,7 +63,19 @@ type option struct {
 }
 
 func (c *Config) options(keys []string) []option {
-	all := map[string]option{
+	all := c.allOptions()
+	out := make([]option, 0, len(keys))
+	for _, k := range keys {
+		o := all[k]
+		o.key = k
+		out = append(out, o)
+	}
+	return out
+}
+
+// allOptions maps every key (flag spelling) to its setter.
+func (c *Config) allOptions() map[string]option {
+	return map[string]option{
 		"addr":             {usage: "listen address host:port", set: func(v string) error { c.Addr = v; return nil }},
 		"issuer":           {usage: "public issuer URL", set: func(v string) error { c.Issuer = v; return nil }},
 		"database":         {usage: "sqlite:PATH or postgres://…", set: func(v string) error { c.Database = v; return nil }},
@@ -71,14 +85,17 @@ func (c *Config) options(keys []string) []option {
 		"no-migrate":       {usage: "do not apply migrations at start", isBool: true, set: boolSetter(&c.NoMigrate)},
 		"session-idle":     {usage: "sign-in session idle lifetime", set: durationSetter(&c.SessionIdle)},
 		"session-absolute": {usage: "sign-in session absolute lifetime", set: durationSetter(&c.SessionAbsolute)},
+		"rp-id":            {usage: "WebAuthn relying party ID (default: the issuer's host)", set: func(v string) error { c.RPID = v; return nil }},
+		"rp-origin": {usage: "extra origin allowed for passkey ceremonies (repeatable; env: comma-separated)", set: func(v string) error {
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					c.RPOrigins = append(c.RPOrigins, o)
+				}
+			}
+			return nil
+		}},
+		"rp-name": {usage: "name shown by the device's passkey prompt", set: func(v string) error { c.RPName = v; return nil }},
 	}
-	out := make([]option, 0, len(keys))
-	for _, k := range keys {
-		o := all[k]
-		o.key = k
-		out = append(out, o)
-	}
-	return out
 }
 
 func boolSetter(dst *bool) func(string) error {
@@ -162,12 +179,46 @@ func loadConfig(fs *flag.FlagSet, args []string, keys ...string) (Config, error)
 
 func envName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, "-", "_")) }
 
-// decodeYAML reads the file strictly: an unknown key is an error, not a silent typo.
+// decodeYAML reads the file strictly, through the same setters as flags and environment
+// variables: an unknown key is an error, not a silent typo, and a bad value names its key.
 func decodeYAML(raw []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return &configError{"config", strings.ReplaceAll(err.Error(), "\n", "; ")}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return &configError{"config", "the file must be a mapping of keys to values"}
+	}
+	all := cfg.allOptions()
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, val := m.Content[i].Value, m.Content[i+1]
+		o, ok := all[strings.ReplaceAll(key, "_", "-")]
+		if !ok || strings.Contains(key, "-") {
+			return &configError{key, fmt.Sprintf("unknown key in %s (line %d)", "the config file", m.Content[i].Line)}
+		}
+		var values []string
+		switch val.Kind {
+		case yaml.ScalarNode:
+			values = []string{val.Value}
+		case yaml.SequenceNode:
+			for _, item := range val.Content {
+				if item.Kind != yaml.ScalarNode {
+					return &configError{key, "list items must be plain values"}
+				}
+				values = append(values, item.Value)
+			}
+		default:
+			return &configError{key, "must be a value or a list of values"}
+		}
+		for _, v := range values {
+			if err := o.set(v); err != nil {
+				return &configError{key, err.Error()}
+			}
+		}
 	}
 	return nil
 }
@@ -183,8 +234,9 @@ func (c Config) has(keys []string, k string) bool {
 
 func (c Config) validate(keys []string) error {
 	if c.has(keys, "addr") {
-		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-			return &configError{"addr", fmt.Sprintf("%q is not host:port", c.Addr)}
+		_, port, err := net.SplitHostPort(c.Addr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return &configError{"addr", fmt.Sprintf("%q is not host:port with a port from 0 to 65535", c.Addr)}
 		}
 	}
 	if c.has(keys, "issuer") {
@@ -212,6 +264,20 @@ func (c Config) validate(keys []string) error {
 	}
 	if c.has(keys, "session-idle") && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionAbsolute) {
 		return &configError{"session_idle", "must be at least 1m and no longer than session_absolute"}
+	}
+	if c.has(keys, "rp-id") && c.RPID != "" {
+		u, _ := url.Parse(c.Issuer)
+		host := u.Hostname()
+		// WebAuthn L3 §5.1.3 step 7: the RP ID must be the origin's host or a registrable suffix of it.
+		if net.ParseIP(c.RPID) != nil || (host != c.RPID && !strings.HasSuffix(host, "."+c.RPID)) {
+			return &configError{"rp_id", fmt.Sprintf("%q must be the issuer's host %q or a parent domain of it", c.RPID, host)}
+		}
+	}
+	for _, o := range c.RPOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || u.Path != "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLocalHost(u.Hostname()))) {
+			return &configError{"rp_origins", fmt.Sprintf("%q must be an https origin (scheme://host[:port], no path)", o)}
+		}
 	}
 	if c.has(keys, "session-absolute") && c.SessionAbsolute > 400*24*time.Hour {
 		return &configError{"session_absolute", "must be at most 400 days (browsers cap cookie lifetimes there)"}

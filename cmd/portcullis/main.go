@@ -24,6 +24,8 @@ Commands:
   clients create|list|show|delete|rotate-secret
                         manage OIDC clients
   keys list|rotate      manage token signing keys
+  users create          add a user and print their enrollment link
+  setup-link            print a fresh first-run setup link (while no admin exists)
   version               print the version
 
 Run "portcullis COMMAND -h" for a command's flags.
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdClients(ctx, rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout, stderr)
+	case "users":
+		return cmdUsers(ctx, rest, stdout, stderr)
+	case "setup-link":
+		return cmdSetupLink(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "portcullis", version)
 		return nil

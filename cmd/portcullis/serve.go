@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/enroll"
 	"github.com/portcullis-id/portcullis/authn/login"
+	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/health"
@@ -23,10 +26,11 @@ import (
 	"github.com/portcullis-id/portcullis/provider/clients"
 	"github.com/portcullis-id/portcullis/provider/keys"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/account"
 )
 
 var serveKeys = []string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
-	"session-idle", "session-absolute"}
+	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name"}
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
@@ -47,6 +51,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// First run: until an administrator exists, print a single-use link to create one.
+	if link, err := issueSetupLink(ctx, e); err != nil {
+		return err
+	} else if link != "" {
+		fmt.Fprintf(stderr, "\nNo administrator yet. Open this link within %s to create one: %s\n\n", SetupLinkValidity, link)
+	}
 	return app.serve(ctx, ln)
 }
 
@@ -56,6 +66,7 @@ type app struct {
 	handler  http.Handler
 	keys     *keys.Manager
 	provider *provider.Provider
+	passkeys *passkey.Service
 }
 
 // build wires every component; it is the only place that knows them all.
@@ -80,9 +91,30 @@ func build(ctx context.Context, e *env) (*app, error) {
 		Sessions: sessions, Audit: auditLog, UI: renderer, CSRF: csrf, Log: e.log,
 	})
 
+	u, _ := url.Parse(e.cfg.Issuer)
+	rpID := e.cfg.RPID
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	rpName := e.cfg.RPName
+	if rpName == "" {
+		rpName = "Portcullis"
+	}
+	passkeys, err := passkey.New(passkey.Config{RPID: rpID, RPDisplayName: rpName,
+		Origins: append([]string{u.Scheme + "://" + u.Host}, e.cfg.RPOrigins...)}, e.db, e.secret.Hasher("passkey"), users)
+	if err != nil {
+		return nil, err
+	}
+	ceremonies := &login.CeremonyCookie{Secure: https}
+
 	r := mux.NewRouter()
 	prov.Mount(r)
-	(&login.Handler{Pending: prov.Pending, Clients: clientStore, UI: renderer}).Mount(r)
+	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: clientStore, Audit: auditLog,
+		UI: renderer, CSRF: csrf, Cookies: ceremonies}).Mount(r)
+	(&enroll.Handler{DB: e.db, Links: &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}, Users: users,
+		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf}).Mount(r)
+	(&account.Handler{Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
+		UI: renderer, CSRF: csrf}).Mount(r)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
 	ui.MountStatic(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -92,7 +124,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 		renderer.Error(w, req, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.", "")
 	})
 	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
-	return &app{log: e.log, handler: h, keys: km, provider: prov}, nil
+	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys}, nil
 }
 
 // serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
@@ -128,6 +160,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Every request has finished: flush the token writer before the database closes.
+	if err := a.provider.Store.Close(); err != nil {
+		a.log.Warn("close token store", "err", err)
+	}
 	a.log.Info("stopped")
 	return nil
 }
@@ -141,6 +177,9 @@ func (a *app) janitor(ctx context.Context) {
 			a.log.Warn("purge expired tokens", "err", err)
 		} else if n > 0 {
 			a.log.Debug("purged expired tokens", "rows", n)
+		}
+		if _, err := a.passkeys.PurgeCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge expired passkey ceremonies", "err", err)
 		}
 		if _, err := a.keys.Prune(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("prune retired keys", "err", err)

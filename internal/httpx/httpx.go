@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -81,7 +82,7 @@ func Middleware(base *slog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic", "panic", p, "path", r.URL.Path)
+				log.Error("panic", "panic", p, "path", r.URL.Path, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					http.Error(sw, "Something went wrong on our side. Please try again. (request "+id+")", http.StatusInternalServerError)
 				}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -34,20 +35,33 @@ func Load(path string, generate bool) (s *Secret, created bool, err error) {
 			return nil, false, err
 		}
 		enc := base64.RawURLEncoding.EncodeToString(b[:]) + "\n"
-		// O_EXCL: a second process racing us must not overwrite the secret the first one wrote.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return Load(path, false)
-		}
+		// Write a temporary file, then hard-link it into place: the link either creates the
+		// complete file or fails because another process got there first, so no process ever
+		// reads a half-written secret and none overwrites another's.
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".portcullis-secret-*")
 		if err != nil {
 			return nil, false, fmt.Errorf("create secret file: %w", err)
 		}
-		if _, err := f.WriteString(enc); err != nil {
-			f.Close()
+		defer os.Remove(tmp.Name())
+		if err := tmp.Chmod(0o600); err != nil {
+			tmp.Close()
+			return nil, false, err
+		}
+		if _, err := tmp.WriteString(enc); err != nil {
+			tmp.Close()
 			return nil, false, fmt.Errorf("write secret file: %w", err)
 		}
-		if err := f.Close(); err != nil {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
 			return nil, false, err
+		}
+		if err := tmp.Close(); err != nil {
+			return nil, false, err
+		}
+		if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+			return Load(path, false)
+		} else if err != nil {
+			return nil, false, fmt.Errorf("create secret file: %w", err)
 		}
 		// Derive exactly as Parse does, so this run and later runs agree.
 		return &Secret{root: sha256.Sum256(b[:])}, true, nil

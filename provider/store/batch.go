@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,17 +36,26 @@ type batcher struct {
 
 	conn *sql.Conn
 	stmt *sql.Stmt
+
+	quit    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
 }
 
 func newBatcher(db *database.DB) *batcher {
-	return &batcher{db: db, jobs: make(chan insertJob, 1024), limit: 64}
+	return &batcher{db: db, jobs: make(chan insertJob, 1024), limit: 64,
+		quit: make(chan struct{}), stopped: make(chan struct{})}
 }
+
+var errClosed = errors.New("token store is closed")
 
 func (b *batcher) insert(ctx context.Context, args []any) error {
 	b.once.Do(func() { go b.run() })
 	job := insertJob{ctx: ctx, args: args, done: make(chan error, 1)}
 	select {
 	case b.jobs <- job:
+	case <-b.quit:
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -63,12 +73,37 @@ func (b *batcher) insert(ctx context.Context, args []any) error {
 // commit carried more than one row): an idle server never waits.
 const linger = 300 * time.Microsecond
 
+// close stops the writer after the inserts already queued, and releases its connection.
+func (b *batcher) close() {
+	b.closing.Do(func() {
+		close(b.quit)
+		b.once.Do(func() { close(b.stopped) }) // never started
+		<-b.stopped
+	})
+}
+
 func (b *batcher) run() {
+	defer close(b.stopped)
+	defer b.reset()
 	batch := make([]insertJob, 0, b.limit)
 	busy := false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	for first := range b.jobs {
+	for {
+		var first insertJob
+		select {
+		case first = <-b.jobs:
+		case <-b.quit:
+			// Answer whatever is still queued before stopping.
+			for {
+				select {
+				case j := <-b.jobs:
+					b.commit([]insertJob{j})
+				default:
+					return
+				}
+			}
+		}
 		batch = append(batch[:0], first)
 		if busy {
 			timer.Reset(linger)

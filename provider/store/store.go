@@ -100,6 +100,20 @@ type stored struct {
 	DefaultMode   string   `json:"default_response_mode,omitempty"`
 }
 
+// WithoutCredentials copies a request form without client credentials, which must never be
+// stored (a client_secret_post secret would otherwise sit in clear with a PAR request).
+func WithoutCredentials(form url.Values) url.Values {
+	out := make(url.Values, len(form))
+	for k, v := range form {
+		switch k {
+		case "client_secret", "client_assertion", "client_assertion_type":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
 // farFuture stands in for "never expires" so that the expiry index still orders every row.
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -125,7 +139,7 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 		GrantedScope:      req.GetGrantedScopes(),
 		RequestedAudience: req.GetRequestedAudience(),
 		GrantedAudience:   req.GetGrantedAudience(),
-		Form:              req.GetRequestForm(),
+		Form:              WithoutCredentials(req.GetRequestForm()),
 		Session:           sess,
 	}
 	if ar, ok := req.(fosite.AuthorizeRequester); ok {
@@ -439,7 +453,10 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 		if database.IsUniqueViolation(err) {
 			return fosite.ErrJTIKnown
 		}
-		return err
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		return nil
 	})
 }
 
@@ -471,10 +488,19 @@ func (s *Store) Rollback(ctx context.Context) error {
 		return errors.New("rollback without a transaction")
 	}
 	err := tx.Rollback().Error
-	if errors.Is(err, gorm.ErrInvalidTransaction) {
+	if errors.Is(err, gorm.ErrInvalidTransaction) || errors.Is(err, sql.ErrTxDone) {
 		return nil
 	}
 	return err
+}
+
+// Close stops the group-commit writer and releases its connection and prepared statements.
+func (s *Store) Close() error {
+	s.batch.close()
+	if s.selectStmt != nil {
+		return s.selectStmt.Close()
+	}
+	return nil
 }
 
 // Purge deletes expired tokens, codes, PAR requests and client-assertion JWT IDs. An expired

@@ -1,0 +1,282 @@
+package enroll
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/passkey"
+	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/internal/audit"
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/provider"
+	"github.com/portcullis-id/portcullis/ui"
+)
+
+// Registrar is what enrollment needs of the passkey ceremonies.
+type Registrar interface {
+	BeginRegistration(ctx context.Context, user directory.User) ([]byte, string, error)
+	FinishRegistration(ctx context.Context, ceremony string, user directory.User, credentialJSON []byte, name, addedVia string) (passkey.Credential, error)
+}
+
+// Ceremonies binds a ceremony to the browser.
+type Ceremonies interface {
+	Set(w http.ResponseWriter, token string)
+	Take(w http.ResponseWriter, r *http.Request) string
+}
+
+// Handler serves the first-run setup link and enrollment links.
+type Handler struct {
+	DB         *database.DB
+	Links      *Links
+	Users      *directory.Store
+	Passkeys   Registrar
+	Sessions   *session.Manager
+	Ceremonies Ceremonies
+	Audit      *audit.Log
+	UI         *ui.Renderer
+	CSRF       *httpx.CSRF
+}
+
+// Mount registers the setup and enrollment routes.
+func (h *Handler) Mount(r *mux.Router) {
+	r.HandleFunc("/setup/{token}", h.setupPage).Methods(http.MethodGet)
+	r.HandleFunc("/setup/{token}/begin", h.setupBegin).Methods(http.MethodPost)
+	r.HandleFunc("/setup/{token}/finish", h.finish(PurposeSetup)).Methods(http.MethodPost)
+	r.HandleFunc("/enroll/{token}", h.enrollPage).Methods(http.MethodGet)
+	r.HandleFunc("/enroll/{token}/begin", h.enrollBegin).Methods(http.MethodPost)
+	r.HandleFunc("/enroll/{token}/finish", h.finish(PurposeEnrollment)).Methods(http.MethodPost)
+}
+
+type enrollPage struct {
+	ui.Base
+	Setup       bool
+	DisplayName string
+	Username    string
+	BeginURL    string
+	FinishURL   string
+}
+
+func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, setup bool) {
+	msg := "This enrollment link has expired or has been used already. Ask your administrator for a new one."
+	if setup {
+		msg = "This setup link has expired or has been used already. Run `portcullis setup-link` on the server for a fresh one."
+	}
+	h.UI.Error(w, r, http.StatusGone, "This link no longer works", msg, "")
+}
+
+func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
+	token := mux.Vars(r)["token"]
+	if _, err := h.Links.Peek(r.Context(), PurposeSetup, token); err != nil {
+		h.invalid(w, r, true)
+		return
+	}
+	h.UI.Render(w, r, http.StatusOK, "enroll", enrollPage{Base: ui.Base{Title: "Set up Portcullis", CSRFToken: h.CSRF.Token(w, r),
+		Script: true}, Setup: true, BeginURL: "/setup/" + token + "/begin", FinishURL: "/setup/" + token + "/finish"})
+}
+
+func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
+	token := mux.Vars(r)["token"]
+	link, err := h.Links.Peek(r.Context(), PurposeEnrollment, token)
+	if err != nil {
+		h.invalid(w, r, false)
+		return
+	}
+	u, err := h.Users.GetUser(r.Context(), link.UserID)
+	if err != nil || !u.Active() {
+		h.invalid(w, r, false)
+		return
+	}
+	h.UI.Render(w, r, http.StatusOK, "enroll", enrollPage{Base: ui.Base{Title: "Create your passkey", CSRFToken: h.CSRF.Token(w, r),
+		Script: true}, DisplayName: u.DisplayName, Username: u.Username,
+		BeginURL: "/enroll/" + token + "/begin", FinishURL: "/enroll/" + token + "/finish"})
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	httpx.JSON(w, status, map[string]string{"error": msg})
+}
+
+func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !h.CSRF.CheckHeader(r) {
+		jsonError(w, http.StatusForbidden, "This page has expired. Reload it and try again.")
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
+		jsonError(w, http.StatusBadRequest, "The request could not be read. Reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// setupBegin creates (once) the first admin the setup link is for, then starts registration.
+func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var req struct {
+		Username    string `json:"username"`
+		DisplayName string `json:"display_name"`
+	}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	req.Username, req.DisplayName = strings.TrimSpace(req.Username), strings.TrimSpace(req.DisplayName)
+	if err := directory.ValidateUsername(req.Username); err != nil {
+		jsonError(w, http.StatusBadRequest, "Choose a username of 1 to 64 letters, digits or . _ @ + - (no spaces).")
+		return
+	}
+	if req.DisplayName == "" || len(req.DisplayName) > 100 {
+		jsonError(w, http.StatusBadRequest, "Enter your name (up to 100 characters).")
+		return
+	}
+	token := mux.Vars(r)["token"]
+	var user directory.User
+	err := h.DB.InTx(ctx, func(ctx context.Context) error {
+		link, err := h.Links.Peek(ctx, PurposeSetup, token)
+		if err != nil {
+			return err
+		}
+		if link.UserID != "" {
+			if user, err = h.Users.GetUser(ctx, link.UserID); err != nil {
+				return err
+			}
+			if user.Username != req.Username {
+				return errUsernameFixed
+			}
+			return nil
+		}
+		user, err = h.Users.CreateUser(ctx, directory.User{OrgID: directory.SystemOrgID, Username: req.Username,
+			DisplayName: req.DisplayName, Roles: []string{"admin"}})
+		if err != nil {
+			return err
+		}
+		return h.Links.Bind(ctx, link.ID, user.ID)
+	})
+	switch {
+	case IsInvalid(err):
+		jsonError(w, http.StatusGone, "This setup link has expired or has been used already.")
+		return
+	case errors.Is(err, errUsernameFixed):
+		jsonError(w, http.StatusBadRequest, "Setup already started with the username "+user.Username+"; use that username.")
+		return
+	case errors.Is(err, database.ErrAlreadyExists):
+		jsonError(w, http.StatusConflict, "That username is taken. Choose another.")
+		return
+	case err != nil:
+		h.internal(w, r, "setup: create admin", err)
+		return
+	}
+	h.beginFor(w, r, user)
+}
+
+var errUsernameFixed = errors.New("setup username already chosen")
+
+func (h *Handler) enrollBegin(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	link, err := h.Links.Peek(r.Context(), PurposeEnrollment, mux.Vars(r)["token"])
+	if err != nil {
+		jsonError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
+		return
+	}
+	user, err := h.Users.GetUser(r.Context(), link.UserID)
+	if err != nil || !user.Active() {
+		jsonError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
+		return
+	}
+	h.beginFor(w, r, user)
+}
+
+func (h *Handler) beginFor(w http.ResponseWriter, r *http.Request, user directory.User) {
+	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), user)
+	if err != nil {
+		h.internal(w, r, "begin registration", err)
+		return
+	}
+	h.Ceremonies.Set(w, ceremony)
+	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+}
+
+// finish stores the passkey and uses up the link in one transaction, then signs the person in.
+func (h *Handler) finish(purpose string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		var req struct {
+			Credential json.RawMessage `json:"credential"`
+			Name       string          `json:"name"`
+		}
+		if !h.readJSON(w, r, &req) {
+			return
+		}
+		ceremony := h.Ceremonies.Take(w, r)
+		token := mux.Vars(r)["token"]
+		// The ceremony is finished outside any transaction: a rollback must never bring a used
+		// ceremony back. The link is checked before and used up after.
+		var user directory.User
+		var cred passkey.Credential
+		link, err := h.Links.Peek(ctx, purpose, token)
+		if err == nil {
+			user, err = h.Users.GetUser(ctx, link.UserID)
+		}
+		if err == nil && !user.Active() {
+			err = ErrInvalidLink
+		}
+		if err == nil {
+			cred, err = h.Passkeys.FinishRegistration(ctx, ceremony, user, req.Credential, strings.TrimSpace(req.Name), purpose)
+		}
+		if err == nil {
+			if _, uerr := h.Links.Use(ctx, purpose, token); uerr != nil {
+				// Two finishes raced on one link: both passkeys belong to the link's own user.
+				httpx.Logger(ctx).Warn("link used concurrently", "purpose", purpose, "user_id", user.ID, "err", uerr)
+			}
+		}
+		if err != nil {
+			if IsInvalid(err) {
+				jsonError(w, http.StatusGone, "This link has expired or has been used already.")
+				return
+			}
+			var d interface{ Detail() string }
+			detail := err.Error()
+			if errors.As(err, &d) {
+				detail = d.Detail()
+			}
+			_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
+				UserID: user.ID, OrgID: user.OrgID, Details: map[string]any{"via": purpose, "reason": detail}}))
+			jsonError(w, http.StatusBadRequest, registrationMessage(err))
+			return
+		}
+		now := time.Now().UTC()
+		sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
+			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
+		if err != nil {
+			h.internal(w, r, "start session", err)
+			return
+		}
+		actor := "user:" + user.ID
+		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.added", OrgID: user.OrgID, Actor: actor,
+			UserID: user.ID, Details: map[string]any{"via": purpose, "passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()}}))
+		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: purpose + ".completed", OrgID: user.OrgID, Actor: actor, UserID: user.ID}))
+		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.succeeded", OrgID: user.OrgID, Actor: actor,
+			UserID: user.ID, Details: map[string]any{"method": "passkey", "via": purpose, "sid": sess.ID}}))
+		httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
+	}
+}
+
+func registrationMessage(err error) string {
+	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
+		return err.Error()
+	}
+	return "Your passkey could not be created. Please try again."
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	httpx.Logger(r.Context()).Error(what, "err", err)
+	jsonError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+}

@@ -1,0 +1,183 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/testdb"
+	"github.com/portcullis-id/portcullis/provider"
+)
+
+func TestPendingStoreConformance(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := &provider.PendingStore{DB: db}
+		now := time.Now().UTC().Truncate(time.Second)
+
+		t.Run("form round-trips exactly", func(t *testing.T) {
+			tests := []struct {
+				name   string
+				form   url.Values
+				viaPAR bool
+			}{
+				{"empty", url.Values{}, false},
+				{"typical authorize request", url.Values{
+					"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://rp.example.test/cb?a=1&b=2"},
+					"scope": {"openid profile email"}, "state": {"xyz"}, "nonce": {"n-0S6_WzA2Mj"},
+					"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+				}, false},
+				{"via PAR", url.Values{"request_uri": {"urn:ietf:params:oauth:request_uri:abc"}, "client_id": {"app"}}, true},
+				{"repeated values keep their order", url.Values{"resource": {"https://b.example", "https://a.example", "https://b.example"}}, false},
+				{"empty values", url.Values{"prompt": {""}, "login_hint": {"", "x"}}, false},
+				{"special characters", url.Values{
+					"state":      {"a b+c&d=e;f%g#h?i/j\\k\"l'm<n>o"},
+					"claims":     {`{"id_token":{"acr":{"essential":true,"values":["urn:mace:incommon:iap:silver"]}}}`},
+					"ui_locales": {"fr-CA fr en"},
+					"login_hint": {"Zoë Ångström 日本語 🙂"},
+					"a+b c":      {"key with space and plus"},
+				}, true},
+				{"newlines and tabs", url.Values{"state": {"line1\nline2\r\n\ttab"}}, false},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					p, err := s.Create(ctx, "client-"+tc.name, tc.form, tc.viaPAR, now)
+					if err != nil {
+						t.Fatalf("Create: %v", err)
+					}
+					if len(p.ID) < 32 {
+						t.Fatalf("pending id %q is too short to be unguessable", p.ID)
+					}
+					if !p.ExpiresAt.Equal(now.Add(provider.PendingLifespan)) {
+						t.Errorf("ExpiresAt = %v, want now+%v", p.ExpiresAt, provider.PendingLifespan)
+					}
+					got, err := s.Get(ctx, p.ID, now.Add(time.Second))
+					if err != nil {
+						t.Fatalf("Get: %v", err)
+					}
+					if !reflect.DeepEqual(got.Form, tc.form) {
+						t.Errorf("Form = %#v, want %#v", got.Form, tc.form)
+					}
+					if got.ID != p.ID || got.ClientID != "client-"+tc.name || got.ViaPAR != tc.viaPAR {
+						t.Errorf("Get = %+v, want id %s client %s viaPAR %v", got, p.ID, "client-"+tc.name, tc.viaPAR)
+					}
+					if !got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(now.Add(provider.PendingLifespan)) {
+						t.Errorf("times = %v/%v, want %v/%v", got.CreatedAt, got.ExpiresAt, now, now.Add(provider.PendingLifespan))
+					}
+				})
+			}
+		})
+
+		t.Run("expiry", func(t *testing.T) {
+			p, err := s.Create(ctx, "client-exp", url.Values{"state": {"s"}}, false, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				name  string
+				at    time.Time
+				found bool
+			}{
+				{"at creation", now, true},
+				{"a second before expiry", now.Add(provider.PendingLifespan - time.Second), true},
+				{"at expiry", now.Add(provider.PendingLifespan), false},
+				{"long after", now.Add(24 * time.Hour), false},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					got, err := s.Get(ctx, p.ID, tc.at)
+					if tc.found && err != nil {
+						t.Fatalf("Get: %v, want found", err)
+					}
+					if !tc.found && !errors.Is(err, database.ErrNotFound) {
+						t.Fatalf("Get = %+v, %v; want database.ErrNotFound", got, err)
+					}
+				})
+			}
+		})
+
+		t.Run("create sweeps expired requests", func(t *testing.T) {
+			old, err := s.Create(ctx, "client-old", url.Values{"state": {"old"}}, false, now.Add(-2*provider.PendingLifespan))
+			if err != nil {
+				t.Fatal(err)
+			}
+			live, err := s.Create(ctx, "client-live", url.Values{"state": {"live"}}, false, now.Add(-time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Create(ctx, "client-new", url.Values{}, false, now); err != nil {
+				t.Fatal(err)
+			}
+			rows := func(id string) int64 {
+				var n int64
+				if err := db.Raw(`SELECT COUNT(*) FROM pending_authorizations WHERE id = ?`, id).Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if rows(old.ID) != 0 {
+				t.Error("an expired pending request survived a later Create")
+			}
+			if rows(live.ID) != 1 {
+				t.Error("a live pending request was swept")
+			}
+		})
+
+		t.Run("ids are unique", func(t *testing.T) {
+			seen := map[string]bool{}
+			for i := 0; i < 20; i++ {
+				p, err := s.Create(ctx, "client-ids", url.Values{}, false, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seen[p.ID] {
+					t.Fatalf("id %s issued twice", p.ID)
+				}
+				seen[p.ID] = true
+			}
+		})
+
+		t.Run("delete", func(t *testing.T) {
+			p, err := s.Create(ctx, "client-del", url.Values{"state": {"d"}}, false, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := s.Create(ctx, "client-del", url.Values{"state": {"e"}}, false, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				name    string
+				id      string
+				wantErr bool
+			}{
+				{"existing", p.ID, false},
+				{"already deleted", p.ID, false},
+				{"unknown", "no-such-id", false},
+			}
+			for _, tc := range tests {
+				if err := s.Delete(ctx, tc.id); (err != nil) != tc.wantErr {
+					t.Errorf("Delete %s: err = %v, want error %v", tc.name, err, tc.wantErr)
+				}
+			}
+			if _, err := s.Get(ctx, p.ID, now); !errors.Is(err, database.ErrNotFound) {
+				t.Errorf("Get after Delete: err = %v, want ErrNotFound", err)
+			}
+			if _, err := s.Get(ctx, other.ID, now); err != nil {
+				t.Errorf("Delete removed another request: %v", err)
+			}
+		})
+
+		t.Run("unknown id", func(t *testing.T) {
+			for _, id := range []string{"", "nope", "' OR '1'='1"} {
+				if _, err := s.Get(ctx, id, now); !errors.Is(err, database.ErrNotFound) {
+					t.Errorf("Get(%q): err = %v, want ErrNotFound", id, err)
+				}
+			}
+		})
+	})
+}

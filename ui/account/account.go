@@ -1,0 +1,419 @@
+// Package account serves the signed-in user's account page: their passkeys (rename, add on this
+// device after a fresh passkey check, remove) and their sessions (end one, end all others), and
+// sign-out. Every change is audited.
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/passkey"
+	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/internal/audit"
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/ui"
+)
+
+// FreshCheck is how recent a passkey check must be before adding a passkey.
+const FreshCheck = 5 * time.Minute
+
+// Passkeys is what the account page needs of the passkey service.
+type Passkeys interface {
+	List(ctx context.Context, userID string) ([]passkey.Credential, error)
+	Rename(ctx context.Context, userID, id, name string) error
+	Remove(ctx context.Context, userID, id string) error
+	BeginRegistration(ctx context.Context, user directory.User) ([]byte, string, error)
+	FinishRegistration(ctx context.Context, ceremony string, user directory.User, credentialJSON []byte, name, addedVia string) (passkey.Credential, error)
+	BeginLogin(ctx context.Context, orgID, username string) ([]byte, string, error)
+	FinishLogin(ctx context.Context, ceremony string, credentialJSON []byte) (directory.User, passkey.Credential, error)
+}
+
+// Ceremonies binds a ceremony to the browser.
+type Ceremonies interface {
+	Set(w http.ResponseWriter, token string)
+	Take(w http.ResponseWriter, r *http.Request) string
+}
+
+// Handler serves /account and /logout.
+type Handler struct {
+	Users      *directory.Store
+	Passkeys   Passkeys
+	Sessions   *session.Manager
+	Ceremonies Ceremonies
+	Audit      *audit.Log
+	UI         *ui.Renderer
+	CSRF       *httpx.CSRF
+	Now        func() time.Time
+}
+
+// Mount registers the account routes.
+func (h *Handler) Mount(r *mux.Router) {
+	r.HandleFunc("/account", h.page).Methods(http.MethodGet)
+	r.HandleFunc("/account/passkeys/{id}/rename", h.rename).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/{id}/remove", h.remove).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/begin", h.addBegin).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/finish", h.addFinish).Methods(http.MethodPost)
+	r.HandleFunc("/account/verify/begin", h.verifyBegin).Methods(http.MethodPost)
+	r.HandleFunc("/account/verify/finish", h.verifyFinish).Methods(http.MethodPost)
+	r.HandleFunc("/account/sessions/{id}/end", h.endSession).Methods(http.MethodPost)
+	r.HandleFunc("/account/sessions/end-others", h.endOthers).Methods(http.MethodPost)
+	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// current returns the signed-in session and user, or sends the browser to sign in.
+func (h *Handler) current(w http.ResponseWriter, r *http.Request, page bool) (session.Session, directory.User, bool) {
+	sess, err := h.Sessions.Current(r)
+	if err == nil {
+		u, err := h.Users.GetUser(r.Context(), sess.UserID)
+		if err == nil && u.Active() {
+			return sess, u, true
+		}
+	}
+	if page {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	} else {
+		httpx.JSON(w, http.StatusUnauthorized, map[string]string{"error": "You are signed out. Sign in again."})
+	}
+	return session.Session{}, directory.User{}, false
+}
+
+type passkeyView struct {
+	passkey.Credential
+	Kind string
+}
+
+type sessionView struct {
+	session.Session
+	Current bool
+	Device  string
+}
+
+type accountPage struct {
+	ui.Base
+	User     directory.User
+	Passkeys []passkeyView
+	Sessions []sessionView
+	Fresh    bool
+	Notice   string
+	Error    string
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.current(w, r, true)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	creds, err := h.Passkeys.List(ctx, u.ID)
+	if err != nil {
+		h.serverError(w, r, "list passkeys", err)
+		return
+	}
+	sessions, err := h.Sessions.Store.ListForUser(ctx, u.ID)
+	if err != nil {
+		h.serverError(w, r, "list sessions", err)
+		return
+	}
+	p := accountPage{Base: ui.Base{Title: "Your account", CSRFToken: h.CSRF.Token(w, r), Script: true, SignedIn: true, Wide: true,
+		Data: ui.ScriptData{Finish: "/account/verify/finish"}},
+		User: u, Fresh: h.now().Sub(sess.VerifiedAt) < FreshCheck,
+		Notice: noticeText(r.URL.Query().Get("done")), Error: errorText(r.URL.Query().Get("error"))}
+	for _, c := range creds {
+		kind := "Device-bound"
+		if c.Synced() {
+			kind = "Synced"
+		}
+		p.Passkeys = append(p.Passkeys, passkeyView{Credential: c, Kind: kind})
+	}
+	for _, s := range sessions {
+		p.Sessions = append(p.Sessions, sessionView{Session: s, Current: s.ID == sess.ID, Device: Device(s.UserAgent)})
+	}
+	h.UI.Render(w, r, http.StatusOK, "account", p)
+}
+
+func noticeText(code string) string {
+	return map[string]string{
+		"renamed": "Passkey renamed.", "removed": "Passkey removed.", "added": "Passkey added.",
+		"ended": "Session ended.", "ended-others": "All your other sessions have been ended.",
+	}[code]
+}
+
+func errorText(code string) string {
+	return map[string]string{
+		"last":    "You cannot remove your only passkey: you would not be able to sign in. Add another passkey first.",
+		"name":    "A passkey name must be 1 to 64 characters.",
+		"missing": "That passkey or session no longer exists.",
+		"expired": "The form expired. Please try again.",
+	}[code]
+}
+
+// form checks the session and CSRF token of a form post.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) (session.Session, directory.User, bool) {
+	sess, u, ok := h.current(w, r, true)
+	if !ok {
+		return sess, u, false
+	}
+	if !h.CSRF.Check(r) {
+		http.Redirect(w, r, "/account?error=expired", http.StatusSeeOther)
+		return sess, u, false
+	}
+	return sess, u, true
+}
+
+func (h *Handler) record(r *http.Request, u directory.User, action string, details map[string]any) {
+	_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: action, OrgID: u.OrgID,
+		Actor: "user:" + u.ID, UserID: u.ID, Details: details}))
+}
+
+func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	id, name := mux.Vars(r)["id"], strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len([]rune(name)) > 64 {
+		http.Redirect(w, r, "/account?error=name", http.StatusSeeOther)
+		return
+	}
+	if err := h.Passkeys.Rename(r.Context(), u.ID, id, name); err != nil {
+		h.afterError(w, r, "rename passkey", err)
+		return
+	}
+	h.record(r, u, "passkey.renamed", map[string]any{"passkey": id, "name": name})
+	http.Redirect(w, r, "/account?done=renamed", http.StatusSeeOther)
+}
+
+func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	id := mux.Vars(r)["id"]
+	if err := h.Passkeys.Remove(r.Context(), u.ID, id); err != nil {
+		if errors.Is(err, passkey.ErrLastPasskey) {
+			http.Redirect(w, r, "/account?error=last", http.StatusSeeOther)
+			return
+		}
+		h.afterError(w, r, "remove passkey", err)
+		return
+	}
+	h.record(r, u, "passkey.removed", map[string]any{"passkey": id})
+	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
+}
+
+func (h *Handler) afterError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, passkey.ErrNotFound) || errors.Is(err, database.ErrNotFound) {
+		http.Redirect(w, r, "/account?error=missing", http.StatusSeeOther)
+		return
+	}
+	h.serverError(w, r, what, err)
+}
+
+func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !h.CSRF.CheckHeader(r) {
+		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Reload it and try again."})
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
+		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read. Reload the page and try again."})
+		return false
+	}
+	return true
+}
+
+// verifyBegin starts a fresh passkey check for the signed-in user (before adding a passkey).
+func (h *Handler) verifyBegin(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.current(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct{}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), u.OrgID, u.Username)
+	if err != nil {
+		h.jsonServerError(w, r, "begin passkey check", err)
+		return
+	}
+	h.Ceremonies.Set(w, ceremony)
+	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts), "message": "Confirm it's you with your passkey."})
+}
+
+func (h *Handler) verifyFinish(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.current(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct {
+		Credential json.RawMessage `json:"credential"`
+	}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	who, _, err := h.Passkeys.FinishLogin(r.Context(), h.Ceremonies.Take(w, r), req.Credential)
+	if err == nil && who.ID != u.ID {
+		err = passkey.ErrNotRecognised
+	}
+	if err != nil {
+		h.record(r, u, "passkey.check_failed", map[string]any{"reason": err.Error()})
+		httpx.JSON(w, http.StatusUnauthorized, map[string]string{"error": "That passkey did not confirm it's you. Try again."})
+		return
+	}
+	if err := h.Sessions.Store.MarkVerified(r.Context(), sess.ID, h.now()); err != nil {
+		h.jsonServerError(w, r, "mark session verified", err)
+		return
+	}
+	h.record(r, u, "passkey.checked", map[string]any{"sid": sess.ID})
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
+}
+
+func (h *Handler) addBegin(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.current(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct{}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
+		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "Confirm it's you with your passkey first, then add the new one."})
+		return
+	}
+	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
+	if err != nil {
+		h.jsonServerError(w, r, "begin registration", err)
+		return
+	}
+	h.Ceremonies.Set(w, ceremony)
+	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+}
+
+func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.current(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct {
+		Credential json.RawMessage `json:"credential"`
+		Name       string          `json:"name"`
+	}
+	if !h.readJSON(w, r, &req) {
+		return
+	}
+	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
+		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "Confirm it's you with your passkey first, then add the new one."})
+		return
+	}
+	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), "account")
+	if err != nil {
+		h.record(r, u, "passkey.registration_failed", map[string]any{"via": "account", "reason": err.Error()})
+		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": "Your passkey could not be created. Please try again."})
+		return
+	}
+	h.record(r, u, "passkey.added", map[string]any{"via": "account", "passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account?done=added"})
+}
+
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	id := mux.Vars(r)["id"]
+	target, err := h.Sessions.Store.Get(r.Context(), id)
+	if err != nil || target.UserID != u.ID {
+		http.Redirect(w, r, "/account?error=missing", http.StatusSeeOther)
+		return
+	}
+	if err := h.Sessions.Store.End(r.Context(), id); err != nil {
+		h.afterError(w, r, "end session", err)
+		return
+	}
+	h.record(r, u, "session.ended", map[string]any{"sid": id, "reason": "account"})
+	http.Redirect(w, r, "/account?done=ended", http.StatusSeeOther)
+}
+
+func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
+	sess, u, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ids, err := h.Sessions.Store.EndAllForUser(r.Context(), u.ID, sess.ID)
+	if err != nil {
+		h.serverError(w, r, "end other sessions", err)
+		return
+	}
+	h.record(r, u, "session.ended", map[string]any{"sids": ids, "reason": "account: all others"})
+	http.Redirect(w, r, "/account?done=ended-others", http.StatusSeeOther)
+}
+
+type signedOut struct {
+	ui.Base
+	Heading, Message string
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.CSRF.Check(r) {
+		h.UI.Error(w, r, http.StatusForbidden, "Not signed out", "The form expired. Please go back and try again.", "")
+		return
+	}
+	sess, err := h.Sessions.End(w, r)
+	if err == nil {
+		_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID,
+			Actor: "user:" + sess.UserID, UserID: sess.UserID, Details: map[string]any{"sid": sess.ID, "reason": "sign-out"}}))
+	}
+	h.UI.Render(w, r, http.StatusOK, "signed_out", signedOut{Base: ui.Base{Title: "Signed out"},
+		Heading: "You are signed out", Message: "You have signed out of Portcullis on this device."})
+}
+
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	httpx.Logger(r.Context()).Error(what, "err", err)
+	h.UI.Error(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", httpx.RequestID(r.Context()))
+}
+
+func (h *Handler) jsonServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	httpx.Logger(r.Context()).Error(what, "err", err)
+	httpx.JSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Please try again."})
+}
+
+// Device names a browser and operating system from a user agent, for people to recognise their
+// sessions ("Chrome on Windows").
+func Device(ua string) string {
+	browser := "Browser"
+	for _, b := range []struct{ token, name string }{{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	os := "unknown system"
+	for _, o := range []struct{ token, name string }{{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"},
+		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"}} {
+		if strings.Contains(ua, o.token) {
+			os = o.name
+			break
+		}
+	}
+	if ua == "" {
+		return "Unknown device"
+	}
+	return browser + " on " + os
+}
