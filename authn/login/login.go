@@ -69,6 +69,7 @@ type target struct {
 	pendingID  string
 	orgID      string
 	clientName string
+	loginHint  string
 }
 
 func (h *Handler) target(ctx context.Context, pendingID string) (target, error) {
@@ -84,7 +85,7 @@ func (h *Handler) target(ctx context.Context, pendingID string) (target, error) 
 	if err != nil {
 		return t, err
 	}
-	return target{pendingID: pend.ID, orgID: c.OrgID, clientName: c.Name}, nil
+	return target{pendingID: pend.ID, orgID: c.OrgID, clientName: c.Name, loginHint: pend.Form.Get("login_hint")}, nil
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +99,10 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
 		Data: ui.ScriptData{Begin: "/login/begin", BeginAny: "/login/begin-any", Finish: "/login/finish", Request: t.pendingID}},
 		ClientName: t.clientName}
+	// OIDC Core 3.1.2.1: login_hint pre-fills the username; it is only a hint.
+	if directory.ValidateUsername(t.loginHint) == nil {
+		p.Username = t.loginHint
+	}
 	if r.Method == http.MethodPost {
 		// Only reached without JavaScript: passkeys need the browser's WebAuthn API.
 		p.Username = r.PostFormValue("username")

@@ -7,35 +7,41 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 )
 
+// plainError is a sentence for the person at the browser (capitalised and punctuated on purpose,
+// unlike Go's usual error strings).
+type plainError string
+
+func (e plainError) Error() string { return string(e) }
+
 // Errors returned by the Service. Their messages are written for the person at the browser and
 // can be shown as they are; wrap them with Detail for logs (see Error).
 var (
 	// ErrCeremonyExpired: the ceremony is unknown, already used, past its timeout, or was begun
 	// for something else (another user, another kind of ceremony, another challenge).
-	ErrCeremonyExpired = errors.New("This attempt expired. Please try again.")
+	ErrCeremonyExpired = plainError("This attempt expired. Please try again.")
 	// ErrNotRecognised: the passkey is not one of this account's passkeys. Also returned for an
 	// unknown username, so that sign-in does not reveal which accounts exist.
-	ErrNotRecognised = errors.New("This passkey is not registered for this account.")
+	ErrNotRecognised = plainError("This passkey is not registered for this account.")
 	// ErrUserVerification: the authenticator did not verify the user (PIN, pattern or biometrics).
-	ErrUserVerification = errors.New("Your device did not verify it's you (PIN or biometrics). Try again.")
+	ErrUserVerification = plainError("Your device did not verify it's you (PIN or biometrics). Try again.")
 	// ErrWrongSite: the response was made for another origin or relying party id; either a
 	// look-alike site relayed it, or the server's public address is configured wrongly.
-	ErrWrongSite = errors.New("This passkey response was made for a different website. Check the address in your browser and try again.")
+	ErrWrongSite = plainError("This passkey response was made for a different website. Check the address in your browser and try again.")
 	// ErrInvalidResponse: the browser's response could not be read or its signature did not verify.
-	ErrInvalidResponse = errors.New("Your passkey's response could not be verified. Please try again.")
+	ErrInvalidResponse = plainError("Your passkey's response could not be verified. Please try again.")
 	// ErrCounterRegression: a device-bound passkey's signature counter went backwards, which
 	// suggests the authenticator was copied. The passkey is flagged and no longer signs in.
-	ErrCounterRegression = errors.New("This passkey was blocked because it may have been copied. Sign in another way, then remove it and add a new one.")
+	ErrCounterRegression = plainError("This passkey was blocked because it may have been copied. Sign in another way, then remove it and add a new one.")
 	// ErrUserDisabled: the passkey is valid but its account is disabled.
-	ErrUserDisabled = errors.New("This account is disabled. Ask your administrator for help.")
+	ErrUserDisabled = plainError("This account is disabled. Ask your administrator for help.")
 	// ErrAlreadyRegistered: this passkey is already registered (to this or another account).
-	ErrAlreadyRegistered = errors.New("This passkey is already registered.")
+	ErrAlreadyRegistered = plainError("This passkey is already registered.")
 	// ErrLastPasskey: removing the passkey would leave the account with no way to sign in.
-	ErrLastPasskey = errors.New("You can't remove your only passkey. Add another passkey first.")
+	ErrLastPasskey = plainError("You can't remove your only passkey. Add another passkey first.")
 	// ErrNotFound: no such passkey on this account.
-	ErrNotFound = errors.New("That passkey does not exist.")
+	ErrNotFound = plainError("That passkey does not exist.")
 	// ErrInvalidName: a passkey name must be 1 to 64 characters.
-	ErrInvalidName = errors.New("Passkey names must be 1 to 64 characters long.")
+	ErrInvalidName = plainError("Passkey names must be 1 to 64 characters long.")
 )
 
 // Error is a refusal with its technical reason. errors.Is matches its sentinel (and the
