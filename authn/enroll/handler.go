@@ -99,22 +99,6 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 		BeginURL: "/enroll/" + token + "/begin", FinishURL: "/enroll/" + token + "/finish"})
 }
 
-func jsonError(w http.ResponseWriter, status int, msg string) {
-	httpx.JSON(w, status, map[string]string{"error": msg})
-}
-
-func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if !h.CSRF.CheckHeader(r) {
-		jsonError(w, http.StatusForbidden, "This page has expired. Reload it and try again.")
-		return false
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
-		jsonError(w, http.StatusBadRequest, "The request could not be read. Reload the page and try again.")
-		return false
-	}
-	return true
-}
-
 // setupBegin creates (once) the first admin the setup link is for, then starts registration.
 func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -122,16 +106,16 @@ func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 		Username    string `json:"username"`
 		DisplayName string `json:"display_name"`
 	}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	req.Username, req.DisplayName = strings.TrimSpace(req.Username), strings.TrimSpace(req.DisplayName)
 	if err := directory.ValidateUsername(req.Username); err != nil {
-		jsonError(w, http.StatusBadRequest, "Choose a username of 1 to 64 letters, digits or . _ @ + - (no spaces).")
+		httpx.JSONError(w, http.StatusBadRequest, "Choose a username of 1 to 64 letters, digits or . _ @ + - (no spaces).")
 		return
 	}
 	if req.DisplayName == "" || len(req.DisplayName) > 100 {
-		jsonError(w, http.StatusBadRequest, "Enter your name (up to 100 characters).")
+		httpx.JSONError(w, http.StatusBadRequest, "Enter your name (up to 100 characters).")
 		return
 	}
 	token := mux.Vars(r)["token"]
@@ -159,13 +143,13 @@ func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case IsInvalid(err):
-		jsonError(w, http.StatusGone, "This setup link has expired or has been used already.")
+		httpx.JSONError(w, http.StatusGone, "This setup link has expired or has been used already.")
 		return
 	case errors.Is(err, errUsernameFixed):
-		jsonError(w, http.StatusBadRequest, "Setup already started with the username "+user.Username+"; use that username.")
+		httpx.JSONError(w, http.StatusBadRequest, "Setup already started with the username "+user.Username+"; use that username.")
 		return
 	case errors.Is(err, database.ErrAlreadyExists):
-		jsonError(w, http.StatusConflict, "That username is taken. Choose another.")
+		httpx.JSONError(w, http.StatusConflict, "That username is taken. Choose another.")
 		return
 	case err != nil:
 		h.internal(w, r, "setup: create admin", err)
@@ -178,17 +162,17 @@ var errUsernameFixed = errors.New("setup username already chosen")
 
 func (h *Handler) enrollBegin(w http.ResponseWriter, r *http.Request) {
 	var req struct{}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	link, err := h.Links.Peek(r.Context(), PurposeEnrollment, mux.Vars(r)["token"])
 	if err != nil {
-		jsonError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
+		httpx.JSONError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
 		return
 	}
 	user, err := h.Users.GetUser(r.Context(), link.UserID)
 	if err != nil || !user.Active() {
-		jsonError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
+		httpx.JSONError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
 		return
 	}
 	h.beginFor(w, r, user)
@@ -212,7 +196,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			Credential json.RawMessage `json:"credential"`
 			Name       string          `json:"name"`
 		}
-		if !h.readJSON(w, r, &req) {
+		if !h.CSRF.ReadJSON(w, r, &req) {
 			return
 		}
 		ceremony := h.Ceremonies.Take(w, r)
@@ -239,7 +223,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 		}
 		if err != nil {
 			if IsInvalid(err) {
-				jsonError(w, http.StatusGone, "This link has expired or has been used already.")
+				httpx.JSONError(w, http.StatusGone, "This link has expired or has been used already.")
 				return
 			}
 			var d interface{ Detail() string }
@@ -249,7 +233,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			}
 			_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
 				UserID: user.ID, OrgID: user.OrgID, Details: map[string]any{"via": purpose, "reason": detail}}))
-			jsonError(w, http.StatusBadRequest, registrationMessage(err))
+			httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
 			return
 		}
 		now := time.Now().UTC()
@@ -278,5 +262,5 @@ func registrationMessage(err error) string {
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	httpx.Logger(r.Context()).Error(what, "err", err)
-	jsonError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+	httpx.JSONError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

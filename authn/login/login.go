@@ -122,35 +122,18 @@ type finishRequest struct {
 	Request    string          `json:"request"`
 }
 
-// jsonError answers a script call with a plain-language message.
-func jsonError(w http.ResponseWriter, status int, msg string) {
-	httpx.JSON(w, status, map[string]string{"error": msg})
-}
-
-func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if !h.CSRF.CheckHeader(r) {
-		jsonError(w, http.StatusForbidden, "This page has expired. Reload it and try again.")
-		return false
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
-		jsonError(w, http.StatusBadRequest, "The request could not be read. Reload the page and try again.")
-		return false
-	}
-	return true
-}
-
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 	var req beginRequest
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	if err := directory.ValidateUsername(req.Username); err != nil {
-		jsonError(w, http.StatusBadRequest, "Enter your username (no spaces).")
+		httpx.JSONError(w, http.StatusBadRequest, "Enter your username (no spaces).")
 		return
 	}
 	t, err := h.target(r.Context(), req.Request)
 	if err != nil {
-		jsonError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
+		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
 	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.orgID, req.Username)
@@ -165,7 +148,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) beginAny(w http.ResponseWriter, r *http.Request) {
 	var req beginRequest
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context())
@@ -184,13 +167,13 @@ func writeOptions(w http.ResponseWriter, opts []byte, message string) {
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req finishRequest
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	ceremony := h.Cookies.Take(w, r)
 	t, err := h.target(ctx, req.Request)
 	if err != nil {
-		jsonError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
+		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
 	user, cred, err := h.Passkeys.FinishLogin(ctx, ceremony, req.Credential)
@@ -200,7 +183,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.failed(r, t, user, err)
-		jsonError(w, http.StatusUnauthorized, publicMessage(err))
+		httpx.JSONError(w, http.StatusUnauthorized, publicMessage(err))
 		return
 	}
 	now := time.Now().UTC()
@@ -248,5 +231,5 @@ func publicMessage(err error) string {
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	httpx.Logger(r.Context()).Error(what, "err", err)
-	jsonError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+	httpx.JSONError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

@@ -224,18 +224,6 @@ func (h *Handler) afterError(w http.ResponseWriter, r *http.Request, what string
 	h.serverError(w, r, what, err)
 }
 
-func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if !h.CSRF.CheckHeader(r) {
-		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "This page has expired. Reload it and try again."})
-		return false
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
-		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read. Reload the page and try again."})
-		return false
-	}
-	return true
-}
-
 // verifyBegin starts a fresh passkey check for the signed-in user (before adding a passkey).
 func (h *Handler) verifyBegin(w http.ResponseWriter, r *http.Request) {
 	_, u, ok := h.current(w, r, false)
@@ -243,7 +231,7 @@ func (h *Handler) verifyBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct{}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), u.OrgID, u.Username)
@@ -263,7 +251,7 @@ func (h *Handler) verifyFinish(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Credential json.RawMessage `json:"credential"`
 	}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	who, _, err := h.Passkeys.FinishLogin(r.Context(), h.Ceremonies.Take(w, r), req.Credential)
@@ -289,11 +277,11 @@ func (h *Handler) addBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct{}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
-		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "Confirm it's you with your passkey first, then add the new one."})
+		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
 		return
 	}
 	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
@@ -314,11 +302,11 @@ func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
 		Credential json.RawMessage `json:"credential"`
 		Name       string          `json:"name"`
 	}
-	if !h.readJSON(w, r, &req) {
+	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
 	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
-		httpx.JSON(w, http.StatusForbidden, map[string]string{"error": "Confirm it's you with your passkey first, then add the new one."})
+		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
 		return
 	}
 	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), "account")
