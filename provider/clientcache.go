@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/provider/clients"
 )
 
 // ClientCacheTTL is how long a server trusts a client it has read. A client created elsewhere is
@@ -13,9 +17,9 @@ import (
 // client reaches every server within this time.
 const ClientCacheTTL = 3 * time.Second
 
-// cachedClients keeps recently used clients in memory: every token request authenticates its
+// ClientCache keeps recently used clients in memory: every token request authenticates its
 // client and then reads it again with the token, and both reads are on the hot path.
-type cachedClients struct {
+type ClientCache struct {
 	next clientSource
 	mu   sync.RWMutex
 	m    map[string]cachedClient
@@ -27,11 +31,11 @@ type cachedClient struct {
 	exp time.Time
 }
 
-func newCachedClients(next clientSource) *cachedClients {
-	return &cachedClients{next: next, m: map[string]cachedClient{}, now: time.Now}
+func newClientCache(next clientSource) *ClientCache {
+	return &ClientCache{next: next, m: map[string]cachedClient{}, now: time.Now}
 }
 
-func (c *cachedClients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+func (c *ClientCache) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.m[id]
@@ -53,8 +57,21 @@ func (c *cachedClients) GetClient(ctx context.Context, id string) (fosite.Client
 	return cl, nil
 }
 
+// Get returns a registered client through the cache (database.ErrNotFound when unknown), for the
+// sign-in pages that show which app is asking.
+func (c *ClientCache) Get(ctx context.Context, id string) (clients.Client, error) {
+	fc, err := c.GetClient(ctx, id)
+	if errors.Is(err, fosite.ErrNotFound) {
+		return clients.Client{}, database.ErrNotFound
+	}
+	if err != nil {
+		return clients.Client{}, err
+	}
+	return fc.(*Client).Client, nil
+}
+
 // Forget drops a client from this server's cache (after a change made by this process).
-func (c *cachedClients) Forget(id string) {
+func (c *ClientCache) Forget(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
 	c.mu.Unlock()

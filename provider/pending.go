@@ -27,14 +27,8 @@ type PendingStore struct{ DB *database.DB }
 func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Values, viaPAR bool, now time.Time) (Pending, error) {
 	p := Pending{ID: secret.Token(24), ClientID: clientID, Form: form, ViaPAR: viaPAR, CreatedAt: now.UTC(),
 		ExpiresAt: now.UTC().Add(PendingLifespan)}
-	err := s.DB.InTx(ctx, func(ctx context.Context) error {
-		c := s.DB.Conn(ctx)
-		if err := c.Exec(`DELETE FROM pending_authorizations WHERE expires_at < ?`, now.UTC()).Error; err != nil {
-			return err
-		}
-		return c.Exec(`INSERT INTO pending_authorizations (id, client_id, form, via_par, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, p.ID, p.ClientID, form.Encode(), viaPAR, p.CreatedAt, p.ExpiresAt).Error
-	})
+	err := s.DB.Conn(ctx).Exec(`INSERT INTO pending_authorizations (id, client_id, form, via_par, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, p.ID, p.ClientID, form.Encode(), viaPAR, p.CreatedAt, p.ExpiresAt).Error
 	return p, err
 }
 
@@ -64,4 +58,10 @@ func (s *PendingStore) Get(ctx context.Context, id string, now time.Time) (Pendi
 // Delete removes a pending request once it has been answered.
 func (s *PendingStore) Delete(ctx context.Context, id string) error {
 	return s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE id = ?`, id).Error
+}
+
+// Purge deletes expired pending requests (the janitor's job, off the request path).
+func (s *PendingStore) Purge(ctx context.Context, now time.Time) (int64, error) {
+	res := s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE expires_at < ?`, now.UTC())
+	return res.RowsAffected, res.Error
 }

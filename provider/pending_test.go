@@ -112,6 +112,9 @@ func TestPendingStoreConformance(t *testing.T) {
 			if _, err := s.Create(ctx, "client-new", url.Values{}, false, now); err != nil {
 				t.Fatal(err)
 			}
+			if n, err := s.Purge(ctx, now); err != nil || n != 1 {
+				t.Fatalf("Purge removed %d rows (%v), want exactly the expired one", n, err)
+			}
 			rows := func(id string) int64 {
 				var n int64
 				if err := db.Raw(`SELECT COUNT(*) FROM pending_authorizations WHERE id = ?`, id).Scan(&n).Error; err != nil {
@@ -120,7 +123,7 @@ func TestPendingStoreConformance(t *testing.T) {
 				return n
 			}
 			if rows(old.ID) != 0 {
-				t.Error("an expired pending request survived a later Create")
+				t.Error("an expired pending request survived Purge")
 			}
 			if rows(live.ID) != 1 {
 				t.Error("a live pending request was swept")

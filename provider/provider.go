@@ -54,6 +54,7 @@ type Provider struct {
 	Store    *store.Store
 	Keys     *keys.Manager
 	Clients  ClientStore
+	Cache    *ClientCache
 	Users    Users
 	Sessions Sessions
 	Pending  *PendingStore
@@ -102,7 +103,8 @@ func New(d Deps) *Provider {
 		MinParameterEntropy:             fosite.MinParameterEntropy,
 		SendDebugMessagesToClients:      false,
 	}
-	st := store.New(d.DB, newCachedClients(clientSource{d.Clients}), func() fosite.Session { return NewSession() })
+	cache := newClientCache(clientSource{d.Clients})
+	st := store.New(d.DB, cache, func() fosite.Session { return NewSession() })
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: &tokenStrategy{
 			HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
@@ -125,7 +127,7 @@ func New(d Deps) *Provider {
 	quietTokenHandlers(cfg)
 	cfg.ClientAuthenticationStrategy = clientAuthentication(f)
 	return &Provider{
-		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Users: d.Users,
+		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Cache: cache, Users: d.Users,
 		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
@@ -22,6 +23,7 @@ type tokenStrategy struct {
 	keys     *keys.Manager
 	issuer   string
 	lifespan time.Duration
+	signers  sync.Map // kid -> jose.Signer: building one per token costs more than it should
 }
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
@@ -78,6 +80,24 @@ func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Reques
 	return nil
 }
 
+// signer returns a signer for the active ES256 key, typ "at+jwt" (RFC 9068 section 2.1).
+func (s *tokenStrategy) signer(ctx context.Context) (jose.Signer, error) {
+	key, err := s.keys.SigningKey(ctx, "ES256")
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := s.signers.Load(key.KeyID); ok {
+		return v.(jose.Signer), nil
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		return nil, err
+	}
+	s.signers.Store(key.KeyID, signer)
+	return signer, nil
+}
+
 // generateJWT builds an RFC 9068 access token: header typ "at+jwt" (section 2.1); claims iss, exp,
 // aud, sub, client_id, iat, jti (section 2.2), scope (2.2.3) and, for a user's token, auth_time,
 // acr and amr (2.2.1).
@@ -115,12 +135,7 @@ func (s *tokenStrategy) generateJWT(ctx context.Context, r fosite.Requester) (st
 			claims["sid"] = sess.SID
 		}
 	}
-	key, err := s.keys.SigningKey(ctx, "ES256")
-	if err != nil {
-		return "", "", err
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+	signer, err := s.signer(ctx)
 	if err != nil {
 		return "", "", err
 	}

@@ -72,9 +72,16 @@ func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, setup bool) {
 	h.UI.Error(w, r, http.StatusGone, "This link no longer works", msg, "")
 }
 
+// setupOpen reports whether first-run setup is still possible: once an administrator exists,
+// every setup link is dead, even one issued earlier and not yet used.
+func (h *Handler) setupOpen(ctx context.Context) bool {
+	exists, err := AdminExists(ctx, h.DB)
+	return err == nil && !exists
+}
+
 func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
 	token := mux.Vars(r)["token"]
-	if _, err := h.Links.Peek(r.Context(), PurposeSetup, token); err != nil {
+	if _, err := h.Links.Peek(r.Context(), PurposeSetup, token); err != nil || !h.setupOpen(r.Context()) {
 		h.invalid(w, r, true)
 		return
 	}
@@ -119,6 +126,10 @@ func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := mux.Vars(r)["token"]
+	if !h.setupOpen(ctx) {
+		httpx.JSONError(w, http.StatusGone, "This setup link has expired or has been used already.")
+		return
+	}
 	var user directory.User
 	err := h.DB.InTx(ctx, func(ctx context.Context) error {
 		link, err := h.Links.Peek(ctx, PurposeSetup, token)
@@ -206,6 +217,9 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 		var user directory.User
 		var cred passkey.Credential
 		link, err := h.Links.Peek(ctx, purpose, token)
+		if err == nil && purpose == PurposeSetup && !h.setupOpen(ctx) {
+			err = ErrInvalidLink
+		}
 		if err == nil {
 			user, err = h.Users.GetUser(ctx, link.UserID)
 		}
@@ -219,6 +233,12 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			if _, uerr := h.Links.Use(ctx, purpose, token); uerr != nil {
 				// Two finishes raced on one link: both passkeys belong to the link's own user.
 				httpx.Logger(ctx).Warn("link used concurrently", "purpose", purpose, "user_id", user.ID, "err", uerr)
+			}
+			if purpose == PurposeSetup {
+				// The instance has its administrator: no other setup link may create another.
+				if xerr := h.Links.ExpireAll(ctx, PurposeSetup); xerr != nil {
+					httpx.Logger(ctx).Error("expire setup links", "err", xerr)
+				}
 			}
 		}
 		if err != nil {

@@ -98,6 +98,12 @@ func (l *Links) RevokeForUser(ctx context.Context, purpose, userID string) error
 		l.now(), purpose, userID).Error
 }
 
+// ExpireAll kills every unused link of a purpose.
+func (l *Links) ExpireAll(ctx context.Context, purpose string) error {
+	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET expires_at = ? WHERE purpose = ? AND used_at IS NULL`,
+		l.now(), purpose).Error
+}
+
 // AdminExists reports whether the instance has a system admin who can sign in (has a passkey).
 func AdminExists(ctx context.Context, db *database.DB) (bool, error) {
 	var n int64

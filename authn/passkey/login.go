@@ -92,6 +92,8 @@ func (s *Service) beginLogin(ctx context.Context, kind, userID string, assertion
 // and was allowed; client data type, challenge and origin; RP ID hash; UP and UV flags; the
 // signature over authenticator data and client data hash; BE unchanged; then the signature
 // counter. The user must be active. The sign count, backup state and time of use are recorded.
+// When it refuses after the account is identified (never for a decoy ceremony), the returned user
+// is that account, for the audit log only: an error always means nobody is signed in.
 func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON []byte) (directory.User, Credential, error) {
 	cer, err := s.takeCeremony(ctx, token, kindLogin, kindDiscoverable)
 	if err != nil {
@@ -129,7 +131,7 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	// §7.2 steps 6 and 7: the credential must be the identified user's, and allowed.
 	creds, err := s.credentials(ctx, user.ID)
 	if err != nil {
-		return directory.User{}, Credential{}, err
+		return user, Credential{}, err
 	}
 	var cred Credential
 	found := false
@@ -139,19 +141,19 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 		}
 	}
 	if !found {
-		return directory.User{}, Credential{}, refuse(ErrNotRecognised, nil, "credential %s is not a passkey of user %s", encodeID(rawID), user.ID)
+		return user, Credential{}, refuse(ErrNotRecognised, nil, "credential %s is not a passkey of user %s", encodeID(rawID), user.ID)
 	}
 	if cer.Kind == kindLogin && !containsID(cer.Session.AllowedCredentialIDs, rawID) {
-		return directory.User{}, Credential{}, refuse(ErrNotRecognised, nil, "credential %s was not in allowCredentials", encodeID(rawID))
+		return user, Credential{}, refuse(ErrNotRecognised, nil, "credential %s was not in allowCredentials", encodeID(rawID))
 	}
 	handle := parsed.Response.UserHandle // discoverable: the user was found by it
 	if cer.Kind == kindLogin {
 		if handle, err = s.users.WebAuthnHandle(ctx, user.ID); err != nil {
-			return directory.User{}, Credential{}, err
+			return user, Credential{}, err
 		}
 	}
 	if uh := parsed.Response.UserHandle; len(uh) > 0 && !bytes.Equal(uh, handle) {
-		return directory.User{}, Credential{}, refuse(ErrNotRecognised, nil, "user handle in the assertion is not user %s's", user.ID)
+		return user, Credential{}, refuse(ErrNotRecognised, nil, "user handle in the assertion is not user %s's", user.ID)
 	}
 
 	// §7.2 steps 8 to 21 (go-webauthn), with the ownership checks above already done.
@@ -166,16 +168,16 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	}
 	authData := parsed.Response.AuthenticatorData
 	if err != nil {
-		return directory.User{}, Credential{}, s.diagnose(err, cer.Session.Challenge, parsed.Response.CollectedClientData, authData)
+		return user, Credential{}, s.diagnose(err, cer.Session.Challenge, parsed.Response.CollectedClientData, authData)
 	}
 	if !authData.Flags.HasUserVerified() { // already refused above; kept as a guard
-		return directory.User{}, Credential{}, refuse(ErrUserVerification, nil, "UV flag not set")
+		return user, Credential{}, refuse(ErrUserVerification, nil, "UV flag not set")
 	}
 	if !user.Active() {
-		return directory.User{}, Credential{}, refuse(ErrUserDisabled, nil, "user %s is %s", user.ID, user.Status)
+		return user, Credential{}, refuse(ErrUserDisabled, nil, "user %s is %s", user.ID, user.Status)
 	}
 	if cred.Flagged {
-		return directory.User{}, Credential{}, refuse(ErrCounterRegression, nil, "passkey %s was flagged earlier", cred.ID)
+		return user, Credential{}, refuse(ErrCounterRegression, nil, "passkey %s was flagged earlier", cred.ID)
 	}
 
 	// §7.2 step 22: a device-bound authenticator that counts must count up. Synced passkeys
@@ -186,14 +188,14 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	if !checkCounter || count > cred.SignCount {
 		recorded, err = s.recordUse(ctx, cred, count, authData.Flags.HasBackupState(), true, checkCounter)
 		if err != nil {
-			return directory.User{}, Credential{}, err
+			return user, Credential{}, err
 		}
 	}
 	if !recorded {
 		if err := s.flag(ctx, cred.ID); err != nil {
-			return directory.User{}, Credential{}, err
+			return user, Credential{}, err
 		}
-		return directory.User{}, Credential{}, refuse(ErrCounterRegression, nil,
+		return user, Credential{}, refuse(ErrCounterRegression, nil,
 			"passkey %s: signature counter %d does not exceed the stored %d; flagged", cred.ID, count, cred.SignCount)
 	}
 	now := s.now()

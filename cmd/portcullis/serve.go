@@ -109,7 +109,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 
 	r := mux.NewRouter()
 	prov.Mount(r)
-	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: clientStore, Audit: auditLog,
+	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: prov.Cache, Audit: auditLog,
 		UI: renderer, CSRF: csrf, Cookies: ceremonies}).Mount(r)
 	(&enroll.Handler{DB: e.db, Links: &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}, Users: users,
 		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf}).Mount(r)
@@ -177,6 +177,9 @@ func (a *app) janitor(ctx context.Context) {
 			a.log.Warn("purge expired tokens", "err", err)
 		} else if n > 0 {
 			a.log.Debug("purged expired tokens", "rows", n)
+		}
+		if _, err := a.provider.Pending.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge expired pending authorize requests", "err", err)
 		}
 		if _, err := a.passkeys.PurgeCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge expired passkey ceremonies", "err", err)
