@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -144,18 +145,27 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 	}
 	fs := p.userSession(user, sess, requestedAt, ar.GetGrantedScopes())
 	ctx = keys.WithAlgorithm(ctx, client.IDTokenSignedResponseAlg)
-	resp, err := p.OAuth2.NewAuthorizeResponse(ctx, ar, fs)
+	// The code, its PKCE and OpenID Connect state, the audit record and the end of the parked
+	// request are written in one transaction: all of them or none, and one commit instead of five.
+	var resp fosite.AuthorizeResponder
+	err = p.Pending.DB.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if resp, err = p.OAuth2.NewAuthorizeResponse(ctx, ar, fs); err != nil {
+			return err
+		}
+		if pendingID != "" {
+			if err := p.Pending.Delete(ctx, pendingID); err != nil {
+				return err
+			}
+		}
+		return p.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "authorize.code_issued", OrgID: client.OrgID,
+			Actor: "user:" + user.ID, UserID: user.ID, ClientID: client.ID,
+			Details: map[string]any{"scope": strings.Join(ar.GetGrantedScopes(), " "), "sid": sess.ID}}))
+	})
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	if pendingID != "" {
-		if err := p.Pending.Delete(ctx, pendingID); err != nil {
-			p.log(ctx).Warn("delete pending authorize request", "err", err)
-		}
-	}
-	p.record(r, audit.Event{Action: "authorize.code_issued", OrgID: client.OrgID, Actor: "user:" + user.ID,
-		UserID: user.ID, ClientID: client.ID, Details: map[string]any{"scope": strings.Join(ar.GetGrantedScopes(), " "), "sid": sess.ID}})
 	p.OAuth2.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 

@@ -187,18 +187,28 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC()
-	if old, err := h.Sessions.Current(r); err == nil {
-		_ = h.Sessions.Store.End(ctx, old.ID)
-	}
-	sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
-		AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
+	var sess session.Session
+	// The session and its audit record land together (one commit).
+	err = h.Audit.DB.InTx(ctx, func(ctx context.Context) error {
+		if old, err := h.Sessions.Current(r.WithContext(ctx)); err == nil {
+			if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
+				return err
+			}
+		}
+		var err error
+		sess, err = h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
+			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
+		if err != nil {
+			return err
+		}
+		return h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.succeeded", OrgID: user.OrgID,
+			Actor: "user:" + user.ID, UserID: user.ID, Details: map[string]any{"method": "passkey", "passkey": cred.ID,
+				"provider": cred.Provider, "synced": cred.Synced(), "sid": sess.ID}}))
+	})
 	if err != nil {
 		h.internal(w, r, "start session", err)
 		return
 	}
-	_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.succeeded", OrgID: user.OrgID,
-		Actor: "user:" + user.ID, UserID: user.ID, Details: map[string]any{"method": "passkey", "passkey": cred.ID,
-			"provider": cred.Provider, "synced": cred.Synced(), "sid": sess.ID}}))
 	redirect := "/account"
 	if t.pendingID != "" {
 		redirect = "/oauth2/auth/resume?request=" + url.QueryEscape(t.pendingID)
