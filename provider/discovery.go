@@ -40,7 +40,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported":                    []string{"ES256", "RS256"},
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},
-		"acr_values_supported":                                     []string{ACRPhishingResistant, "0"},
+		"acr_values_supported":                                     []string{ACRPhishingResistant},
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
 		"introspection_endpoint_auth_methods_supported":            confidentialMethods,
