@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/provider/keys"
 	"github.com/portcullis-id/portcullis/provider/store"
 )
@@ -166,7 +167,21 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 		p.authorizeError(w, r, ar, err)
 		return
 	}
+	allowFormPost(w, ar)
 	p.OAuth2.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// allowFormPost lets a form_post response's form reach the client's validated redirect URI.
+func allowFormPost(w http.ResponseWriter, ar fosite.AuthorizeRequester) {
+	if ar == nil || ar.GetResponseMode() != fosite.ResponseModeFormPost || ar.GetRedirectURI() == nil {
+		return
+	}
+	u := ar.GetRedirectURI()
+	origin := u.Scheme + ":" // a private-use scheme (RFC 8252) has no host: allow the scheme
+	if u.Host != "" {
+		origin = u.Scheme + "://" + u.Host
+	}
+	w.Header().Set("Content-Security-Policy", httpx.FormPostCSP(origin))
 }
 
 // needsFreshSignIn applies prompt=login, max_age (OIDC Core 3.1.2.1) and acr_values=phr to an
@@ -243,6 +258,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 	rfc := fosite.ErrorToRFC6749Error(err)
 	p.log(r.Context()).Info("authorize request refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
 	if ar != nil && ar.IsRedirectURIValid() {
+		allowFormPost(w, ar)
 		p.OAuth2.WriteAuthorizeError(r.Context(), w, ar, err)
 		return
 	}

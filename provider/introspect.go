@@ -23,8 +23,8 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, nil, err)
 		return
 	}
-	cc := caller.(*Client)
-	if cc.Public {
+	cc, ok := caller.(*Client)
+	if !ok || cc.Public {
 		p.tokenError(w, r, nil, fosite.ErrInvalidClient.WithHint("Public clients cannot introspect tokens."))
 		return
 	}
@@ -34,7 +34,13 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tu, ar, err := p.OAuth2.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), NewSession())
-	if err != nil || (ar.GetClient().GetID() != cc.ID && !cc.CanIntrospect) {
+	var owner *Client
+	if err == nil {
+		owner, _ = ar.GetClient().(*Client)
+	}
+	if owner == nil || (owner.ID != cc.ID && !(cc.CanIntrospect && owner.OrgID == cc.OrgID)) {
+		// Another client's token is inactive unless the caller may introspect its
+		// organisation's tokens.
 		httpx.JSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}

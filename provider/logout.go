@@ -108,11 +108,15 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 			p.serverError(w, r, "end session", err)
 			return
 		}
+		// Ending the session ends what it granted.
+		if err := p.Store.RevokeBySession(r.Context(), sess.ID); err != nil {
+			p.serverError(w, r, "revoke the session's tokens", err)
+			return
+		}
 		p.record(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID, Actor: "user:" + sess.UserID,
 			UserID: sess.UserID, ClientID: clientID, Details: map[string]any{"sid": sess.ID, "reason": "logout"}})
 	}
-	if redirect != "" {
-		u, _ := url.Parse(redirect)
+	if u, err := url.Parse(redirect); redirect != "" && err == nil {
 		if state != "" {
 			q := u.Query()
 			q.Set("state", state)

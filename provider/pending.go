@@ -55,9 +55,17 @@ func (s *PendingStore) Get(ctx context.Context, id string, now time.Time) (Pendi
 		ExpiresAt: r.ExpiresAt.UTC()}, nil
 }
 
-// Delete removes a pending request once it has been answered.
+// Delete removes a pending request once it has been answered; a request already answered (two
+// resumes racing) is database.ErrNotFound, so only one of them gets a code.
 func (s *PendingStore) Delete(ctx context.Context, id string) error {
-	return s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE id = ?`, id).Error
+	res := s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE id = ?`, id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return database.ErrNotFound
+	}
+	return nil
 }
 
 // Purge deletes expired pending requests (the janitor's job, off the request path).

@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/ory/fosite"
 
+	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/httpx"
 )
 
@@ -33,6 +35,11 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := p.Users.GetUser(ctx, ar.GetSession().GetSubject())
+	if err != nil && !errors.Is(err, database.ErrNotFound) {
+		p.log(ctx).Error("userinfo: load user", "err", err)
+		httpx.JSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
 	if err != nil || !u.Active() {
 		invalid("The access token does not belong to an active user.")
 		return

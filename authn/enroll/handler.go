@@ -150,7 +150,11 @@ func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return h.Links.Bind(ctx, link.ID, user.ID)
+		if err := h.Links.Bind(ctx, link.ID, user.ID); err != nil {
+			return err
+		}
+		return h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "user.created", OrgID: user.OrgID,
+			Actor: "setup-link", UserID: user.ID, Details: map[string]any{"username": user.Username, "roles": user.Roles}}))
 	})
 	switch {
 	case IsInvalid(err):
@@ -212,11 +216,12 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 		}
 		ceremony := h.Ceremonies.Take(w, r)
 		token := mux.Vars(r)["token"]
-		// The ceremony is finished outside any transaction: a rollback must never bring a used
-		// ceremony back. The link is checked before and used up after.
+		// The link is used up first (atomically: of two finishes only one gets it), then the
+		// ceremony is finished outside any transaction (a rollback must never bring a used
+		// ceremony back); if the passkey is refused, the link is released for another try.
 		var user directory.User
 		var cred passkey.Credential
-		link, err := h.Links.Peek(ctx, purpose, token)
+		link, err := h.Links.Use(ctx, purpose, token)
 		if err == nil && purpose == PurposeSetup && !h.setupOpen(ctx) {
 			err = ErrInvalidLink
 		}
@@ -229,16 +234,15 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 		if err == nil {
 			cred, err = h.Passkeys.FinishRegistration(ctx, ceremony, user, req.Credential, strings.TrimSpace(req.Name), purpose)
 		}
-		if err == nil {
-			if _, uerr := h.Links.Use(ctx, purpose, token); uerr != nil {
-				// Two finishes raced on one link: both passkeys belong to the link's own user.
-				httpx.Logger(ctx).Warn("link used concurrently", "purpose", purpose, "user_id", user.ID, "err", uerr)
+		if err != nil && link.ID != "" && !IsInvalid(err) {
+			if rerr := h.Links.Release(ctx, link.ID); rerr != nil {
+				httpx.Logger(ctx).Error("release link after a refused passkey", "err", rerr)
 			}
-			if purpose == PurposeSetup {
-				// The instance has its administrator: no other setup link may create another.
-				if xerr := h.Links.ExpireAll(ctx, PurposeSetup); xerr != nil {
-					httpx.Logger(ctx).Error("expire setup links", "err", xerr)
-				}
+		}
+		if err == nil && purpose == PurposeSetup {
+			// The instance has its administrator: no other setup link may create another.
+			if xerr := h.Links.ExpireAll(ctx, PurposeSetup); xerr != nil {
+				httpx.Logger(ctx).Error("expire setup links", "err", xerr)
 			}
 		}
 		if err != nil {

@@ -87,6 +87,12 @@ func (l *Links) Use(ctx context.Context, purpose, token string) (Link, error) {
 	return k, nil
 }
 
+// Release makes a used link usable again, when what it was used for failed (the passkey was
+// refused) and the person should be able to try again.
+func (l *Links) Release(ctx context.Context, linkID string) error {
+	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET used_at = NULL WHERE id = ?`, linkID).Error
+}
+
 // Bind attaches the user that a setup link is creating, so that a retried setup reuses it.
 func (l *Links) Bind(ctx context.Context, linkID, userID string) error {
 	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET user_id = ? WHERE id = ? AND user_id = ''`, userID, linkID).Error
@@ -102,6 +108,12 @@ func (l *Links) RevokeForUser(ctx context.Context, purpose, userID string) error
 func (l *Links) ExpireAll(ctx context.Context, purpose string) error {
 	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET expires_at = ? WHERE purpose = ? AND used_at IS NULL`,
 		l.now(), purpose).Error
+}
+
+// Purge deletes links that expired before cutoff.
+func (l *Links) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := l.DB.Conn(ctx).Exec(`DELETE FROM enrollment_links WHERE expires_at < ?`, cutoff.UTC())
+	return res.RowsAffected, res.Error
 }
 
 // AdminExists reports whether the instance has a system admin who can sign in (has a passkey).

@@ -179,3 +179,10 @@ func (s *Store) ListForUser(ctx context.Context, userID string) ([]Session, erro
 	}
 	return out, nil
 }
+
+// Purge deletes sessions that ended or expired before cutoff (the audit log keeps their history).
+func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := s.db.Conn(ctx).Exec(`DELETE FROM auth_sessions WHERE expires_at < ? OR (ended_at IS NOT NULL AND ended_at < ?)`,
+		cutoff.UTC(), cutoff.UTC())
+	return res.RowsAffected, res.Error
+}

@@ -67,6 +67,8 @@ type app struct {
 	keys     *keys.Manager
 	provider *provider.Provider
 	passkeys *passkey.Service
+	sessions *session.Store
+	links    *enroll.Links
 }
 
 // build wires every component; it is the only place that knows them all.
@@ -111,9 +113,10 @@ func build(ctx context.Context, e *env) (*app, error) {
 	prov.Mount(r)
 	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: prov.Cache, Audit: auditLog,
 		UI: renderer, CSRF: csrf, Cookies: ceremonies}).Mount(r)
-	(&enroll.Handler{DB: e.db, Links: &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}, Users: users,
+	links := &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}
+	(&enroll.Handler{DB: e.db, Links: links, Users: users,
 		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf}).Mount(r)
-	(&account.Handler{Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
+	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
 		UI: renderer, CSRF: csrf}).Mount(r)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
 	ui.MountStatic(r)
@@ -124,7 +127,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 		renderer.Error(w, req, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.", "")
 	})
 	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
-	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys}, nil
+	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links}, nil
 }
 
 // serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
@@ -177,6 +180,14 @@ func (a *app) janitor(ctx context.Context) {
 			a.log.Warn("purge expired tokens", "err", err)
 		} else if n > 0 {
 			a.log.Debug("purged expired tokens", "rows", n)
+		}
+		// Ended sessions and dead links stay 30 days (visible to support), then go.
+		monthAgo := time.Now().Add(-30 * 24 * time.Hour)
+		if _, err := a.sessions.Purge(ctx, monthAgo); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge old sessions", "err", err)
+		}
+		if _, err := a.links.Purge(ctx, monthAgo); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge old links", "err", err)
 		}
 		if _, err := a.provider.Pending.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge expired pending authorize requests", "err", err)

@@ -73,6 +73,8 @@ CREATE TABLE oauth2_tokens (
 CREATE INDEX oauth2_tokens_request_idx ON oauth2_tokens (request_id);
 CREATE INDEX oauth2_tokens_expires_idx ON oauth2_tokens (expires_at);
 CREATE INDEX oauth2_tokens_client_idx ON oauth2_tokens (client_id);
+-- Partial: client-credential tokens have no sign-in session and cost this index nothing.
+CREATE INDEX oauth2_tokens_session_idx ON oauth2_tokens (session_id) WHERE session_id <> '';
 
 -- JWT IDs of used private_key_jwt client assertions (replay protection, RFC 7523 section 3).
 CREATE TABLE oauth2_jtis (

@@ -425,9 +425,17 @@ func (s *Store) GetPARSession(ctx context.Context, requestURI string) (fosite.Au
 	return ar, nil
 }
 
-// DeletePARSession implements fosite.PARStorage.
+// DeletePARSession implements fosite.PARStorage. A request_uri is single-use (RFC 9126 section
+// 4): of two concurrent uses, the one that does not delete the row fails.
 func (s *Store) DeletePARSession(ctx context.Context, requestURI string) error {
-	return s.delete(ctx, KindPAR, requestURI)
+	res := s.db.Conn(ctx).Exec(`DELETE FROM oauth2_tokens WHERE kind = ? AND signature = ?`, KindPAR, requestURI)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fosite.ErrNotFound
+	}
+	return nil
 }
 
 // ClientAssertionJWTValid implements fosite.ClientManager (RFC 7523 section 3, item 7).
@@ -492,6 +500,22 @@ func (s *Store) Rollback(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// RevokeBySession revokes every token issued in a sign-in session: its refresh tokens stop
+// working and its access tokens are deleted. Ending a session (a lost device, "sign out
+// everywhere else") must not leave its apps' tokens alive.
+func (s *Store) RevokeBySession(ctx context.Context, sid string) error {
+	if sid == "" {
+		return nil
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		c := s.db.Conn(ctx)
+		if err := c.Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND session_id = ?`, false, KindRefresh, sid).Error; err != nil {
+			return err
+		}
+		return c.Exec(`DELETE FROM oauth2_tokens WHERE kind = ? AND session_id = ?`, KindAccess, sid).Error
+	})
 }
 
 // Close stops the group-commit writer and releases its connection and prepared statements.

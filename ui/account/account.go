@@ -42,8 +42,14 @@ type Ceremonies interface {
 	Take(w http.ResponseWriter, r *http.Request) string
 }
 
+// Tokens revokes what a sign-in session granted when the session ends.
+type Tokens interface {
+	RevokeBySession(ctx context.Context, sid string) error
+}
+
 // Handler serves /account and /logout.
 type Handler struct {
+	Tokens     Tokens
 	Users      *directory.Store
 	Passkeys   Passkeys
 	Sessions   *session.Manager
@@ -217,6 +223,10 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) afterError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, passkey.ErrInvalidName) {
+		http.Redirect(w, r, "/account?error=name", http.StatusSeeOther)
+		return
+	}
 	if errors.Is(err, passkey.ErrNotFound) || errors.Is(err, database.ErrNotFound) {
 		http.Redirect(w, r, "/account?error=missing", http.StatusSeeOther)
 		return
@@ -334,6 +344,10 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
 		h.afterError(w, r, "end session", err)
 		return
 	}
+	if err := h.Tokens.RevokeBySession(r.Context(), id); err != nil {
+		h.serverError(w, r, "revoke the ended session's tokens", err)
+		return
+	}
 	h.record(r, u, "session.ended", map[string]any{"sid": id, "reason": "account"})
 	http.Redirect(w, r, "/account?done=ended", http.StatusSeeOther)
 }
@@ -347,6 +361,12 @@ func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.serverError(w, r, "end other sessions", err)
 		return
+	}
+	for _, id := range ids {
+		if err := h.Tokens.RevokeBySession(r.Context(), id); err != nil {
+			h.serverError(w, r, "revoke the ended sessions' tokens", err)
+			return
+		}
 	}
 	h.record(r, u, "session.ended", map[string]any{"sids": ids, "reason": "account: all others"})
 	http.Redirect(w, r, "/account?done=ended-others", http.StatusSeeOther)
@@ -364,6 +384,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := h.Sessions.End(w, r)
 	if err == nil {
+		if err := h.Tokens.RevokeBySession(r.Context(), sess.ID); err != nil {
+			httpx.Logger(r.Context()).Error("revoke the signed-out session's tokens", "err", err)
+		}
 		_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID,
 			Actor: "user:" + sess.UserID, UserID: sess.UserID, Details: map[string]any{"sid": sess.ID, "reason": "sign-out"}}))
 	}
