@@ -20,11 +20,6 @@ type logoutPage struct {
 	ClientName, ClientID, PostLogoutRedirectURI, State string
 }
 
-type signedOutPage struct {
-	ui.Base
-	Heading, Message string
-}
-
 // logout is the end-session endpoint (OpenID Connect RP-Initiated Logout 1.0). With an
 // id_token_hint for the current session the session ends at once; otherwise the user confirms,
 // so that a third-party page cannot sign people out. The browser is sent back only to a
@@ -91,7 +86,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if f.Get("confirm") != "yes" {
-			p.UI.Render(w, r, http.StatusOK, "signed_out", signedOutPage{Base: ui.Base{Title: "Still signed in"},
+			p.UI.Render(w, r, http.StatusOK, "signed_out", ui.SignedOutPage{Base: ui.Base{Title: "Still signed in"},
 				Heading: "You are still signed in", Message: "You can close this page."})
 			return
 		}
@@ -125,7 +120,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 		return
 	}
-	p.UI.Render(w, r, http.StatusOK, "signed_out", signedOutPage{Base: ui.Base{Title: "Signed out", RequestID: httpx.RequestID(ctx)},
+	p.UI.Render(w, r, http.StatusOK, "signed_out", ui.SignedOutPage{Base: ui.Base{Title: "Signed out", RequestID: httpx.RequestID(ctx)},
 		Heading: "You are signed out", Message: "You have signed out of Portcullis. You can close this page."})
 }
 

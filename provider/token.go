@@ -32,7 +32,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, ar, err)
 		return
 	}
-	client := ar.GetClient().(*Client)
+	client, ok := ar.GetClient().(*Client)
+	if !ok {
+		p.tokenError(w, r, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+		return
+	}
 	grant := ar.GetGrantTypes()
 	if grant.ExactOne("client_credentials") {
 		// The client acts on its own behalf: it is the subject (RFC 9068 section 2.2).

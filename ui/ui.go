@@ -84,6 +84,12 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 	_, _ = w.Write(buf.Bytes())
 }
 
+// SignedOutPage tells a person they are (or are still) signed in or out.
+type SignedOutPage struct {
+	Base
+	Heading, Message string
+}
+
 // ErrorPage is a plain-language error shown to a person.
 type ErrorPage struct {
 	Base
@@ -98,10 +104,15 @@ func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, status int, h
 
 // FormPostTemplate is the OAuth 2.0 Form Post Response Mode page (OAuth 2.0 Form Post Response
 // Mode, section 2), submitted by an external script so that the CSP needs no 'unsafe-inline'.
-var FormPostTemplate = template.Must(template.New("form_post").Parse(`<!DOCTYPE html>
+var FormPostTemplate = template.Must(template.New("form_post").Funcs(template.FuncMap{
+	// The action is the client's redirect URI, which fosite has matched exactly against the
+	// registered ones (and registration refuses javascript:, data: and the like). Marking it safe
+	// keeps a native app's private-use scheme (RFC 8252) from being rewritten to "#ZgotmplZ".
+	"validated": func(s string) template.URL { return template.URL(s) },
+}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Continuing…</title>
 <script src="/static/formpost.js" defer></script></head>
-<body><form method="post" action="{{ .RedirURL }}" id="form_post">
+<body><form method="post" action="{{ validated .RedirURL }}" id="form_post">
 {{ range $key, $values := .Parameters }}{{ range $values }}<input type="hidden" name="{{ $key }}" value="{{ . }}">
 {{ end }}{{ end }}<noscript><button type="submit">Continue</button></noscript>
 </form></body></html>`))

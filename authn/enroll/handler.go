@@ -167,7 +167,7 @@ func (h *Handler) setupBegin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusConflict, "That username is taken. Choose another.")
 		return
 	case err != nil:
-		h.internal(w, r, "setup: create admin", err)
+		httpx.JSONServerError(w, r, "setup: create admin", err)
 		return
 	}
 	h.beginFor(w, r, user)
@@ -196,7 +196,7 @@ func (h *Handler) enrollBegin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) beginFor(w http.ResponseWriter, r *http.Request, user directory.User) {
 	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), user)
 	if err != nil {
-		h.internal(w, r, "begin registration", err)
+		httpx.JSONServerError(w, r, "begin registration", err)
 		return
 	}
 	h.Ceremonies.Set(w, ceremony)
@@ -250,21 +250,24 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 				httpx.JSONError(w, http.StatusGone, "This link has expired or has been used already.")
 				return
 			}
-			var d interface{ Detail() string }
-			detail := err.Error()
-			if errors.As(err, &d) {
-				detail = d.Detail()
-			}
+			detail := passkey.Detail(err)
 			_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
 				UserID: user.ID, OrgID: user.OrgID, Details: map[string]any{"via": purpose, "reason": detail}}))
 			httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
 			return
 		}
 		now := time.Now().UTC()
+		if old, err := h.Sessions.Current(r); err == nil {
+			// Whoever was signed in on this browser is replaced by the person who just enrolled.
+			if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
+				httpx.JSONServerError(w, r, "end the previous session", err)
+				return
+			}
+		}
 		sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
 			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
 		if err != nil {
-			h.internal(w, r, "start session", err)
+			httpx.JSONServerError(w, r, "start session", err)
 			return
 		}
 		actor := "user:" + user.ID
@@ -282,9 +285,4 @@ func registrationMessage(err error) string {
 		return err.Error()
 	}
 	return "Your passkey could not be created. Please try again."
-}
-
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	httpx.Logger(r.Context()).Error(what, "err", err)
-	httpx.JSONError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

@@ -138,7 +138,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 	}
 	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.orgID, req.Username)
 	if err != nil {
-		h.internal(w, r, "begin login", err)
+		httpx.JSONServerError(w, r, "begin login", err)
 		return
 	}
 	h.Cookies.Set(w, ceremony)
@@ -153,7 +153,7 @@ func (h *Handler) beginAny(w http.ResponseWriter, r *http.Request) {
 	}
 	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context())
 	if err != nil {
-		h.internal(w, r, "begin discoverable login", err)
+		httpx.JSONServerError(w, r, "begin discoverable login", err)
 		return
 	}
 	h.Cookies.Set(w, ceremony)
@@ -206,7 +206,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 				"provider": cred.Provider, "synced": cred.Synced(), "sid": sess.ID}}))
 	})
 	if err != nil {
-		h.internal(w, r, "start session", err)
+		httpx.JSONServerError(w, r, "start session", err)
 		return
 	}
 	redirect := "/account"
@@ -217,13 +217,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) failed(r *http.Request, t target, user directory.User, err error) {
-	var detail string
-	var d interface{ Detail() string }
-	if errors.As(err, &d) {
-		detail = d.Detail()
-	} else {
-		detail = err.Error()
-	}
+	detail := passkey.Detail(err)
 	_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "signin.failed", Outcome: audit.Failure,
 		OrgID: t.orgID, UserID: user.ID, Details: map[string]any{"method": "passkey", "reason": detail}}))
 }
@@ -237,9 +231,4 @@ func publicMessage(err error) string {
 		}
 	}
 	return "That passkey could not be checked. Please try again."
-}
-
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	httpx.Logger(r.Context()).Error(what, "err", err)
-	httpx.JSONError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }

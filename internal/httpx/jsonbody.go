@@ -23,3 +23,10 @@ func (c *CSRF) ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	return true
 }
+
+// JSONServerError logs an internal failure with the request's logger and answers a script call
+// with a plain sentence; the details never reach the browser.
+func JSONServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	Logger(r.Context()).Error(what, "err", err)
+	JSONError(w, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+}

@@ -28,7 +28,7 @@ func New(spec Spec, hasher *secret.Hasher, now time.Time) (Client, string, error
 	}
 	now = dbTime(now)
 	c := fromSpec(spec)
-	c.ID = secret.Token(idBytes)
+	c.ID = newID()
 	c.CreatedAt, c.UpdatedAt = now, now
 	var plaintext string
 	if c.UsesSecret() {
@@ -108,4 +108,15 @@ func fromSpec(s Spec) Client {
 // a client compares equal to itself after a round trip.
 func dbTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
+}
+
+// newID returns a random client id that starts with a letter or digit: an id starting with "-"
+// would read as a flag on the command line ("portcullis clients show -abc…").
+func newID() string {
+	for {
+		id := secret.Token(idBytes)
+		if c := id[0]; c != '-' && c != '_' {
+			return id
+		}
+	}
 }

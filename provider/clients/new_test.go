@@ -161,3 +161,11 @@ func TestRevise(t *testing.T) {
 		})
 	}
 }
+
+func TestNewIDNeverLooksLikeAFlag(t *testing.T) {
+	for range 2000 {
+		if id := newID(); id[0] == '-' || id[0] == '_' || len(id) < 20 {
+			t.Fatalf("client id %q", id)
+		}
+	}
+}

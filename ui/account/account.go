@@ -246,7 +246,7 @@ func (h *Handler) verifyBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), u.OrgID, u.Username)
 	if err != nil {
-		h.jsonServerError(w, r, "begin passkey check", err)
+		httpx.JSONServerError(w, r, "begin passkey check", err)
 		return
 	}
 	h.Ceremonies.Set(w, ceremony)
@@ -269,12 +269,12 @@ func (h *Handler) verifyFinish(w http.ResponseWriter, r *http.Request) {
 		err = passkey.ErrNotRecognised
 	}
 	if err != nil {
-		h.record(r, u, "passkey.check_failed", map[string]any{"reason": err.Error()})
+		h.record(r, u, "passkey.check_failed", map[string]any{"reason": passkey.Detail(err)})
 		httpx.JSON(w, http.StatusUnauthorized, map[string]string{"error": "That passkey did not confirm it's you. Try again."})
 		return
 	}
 	if err := h.Sessions.Store.MarkVerified(r.Context(), sess.ID, h.now()); err != nil {
-		h.jsonServerError(w, r, "mark session verified", err)
+		httpx.JSONServerError(w, r, "mark session verified", err)
 		return
 	}
 	h.record(r, u, "passkey.checked", map[string]any{"sid": sess.ID})
@@ -296,7 +296,7 @@ func (h *Handler) addBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
 	if err != nil {
-		h.jsonServerError(w, r, "begin registration", err)
+		httpx.JSONServerError(w, r, "begin registration", err)
 		return
 	}
 	h.Ceremonies.Set(w, ceremony)
@@ -319,9 +319,9 @@ func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
 		return
 	}
-	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), "account")
+	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), passkey.AddedViaAccount)
 	if err != nil {
-		h.record(r, u, "passkey.registration_failed", map[string]any{"via": "account", "reason": err.Error()})
+		h.record(r, u, "passkey.registration_failed", map[string]any{"via": "account", "reason": passkey.Detail(err)})
 		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": "Your passkey could not be created. Please try again."})
 		return
 	}
@@ -372,11 +372,6 @@ func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account?done=ended-others", http.StatusSeeOther)
 }
 
-type signedOut struct {
-	ui.Base
-	Heading, Message string
-}
-
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.CSRF.Check(r) {
 		h.UI.Error(w, r, http.StatusForbidden, "Not signed out", "The form expired. Please go back and try again.", "")
@@ -390,18 +385,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID,
 			Actor: "user:" + sess.UserID, UserID: sess.UserID, Details: map[string]any{"sid": sess.ID, "reason": "sign-out"}}))
 	}
-	h.UI.Render(w, r, http.StatusOK, "signed_out", signedOut{Base: ui.Base{Title: "Signed out"},
+	h.UI.Render(w, r, http.StatusOK, "signed_out", ui.SignedOutPage{Base: ui.Base{Title: "Signed out"},
 		Heading: "You are signed out", Message: "You have signed out of Portcullis on this device."})
 }
 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	httpx.Logger(r.Context()).Error(what, "err", err)
 	h.UI.Error(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", httpx.RequestID(r.Context()))
-}
-
-func (h *Handler) jsonServerError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	httpx.Logger(r.Context()).Error(what, "err", err)
-	httpx.JSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong on our side. Please try again."})
 }
 
 // Device names a browser and operating system from a user agent, for people to recognise their
