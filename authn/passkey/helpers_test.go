@@ -2,10 +2,6 @@ package passkey
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -13,6 +9,8 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+
+	"github.com/portcullis-id/portcullis/internal/webauthntest"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/internal/database"
@@ -89,37 +87,13 @@ func newDevice(synced bool) *device {
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{
 			BackupEligible: synced, BackupState: synced,
 		}),
-		cred:     newEC2Credential(),
+		cred:     webauthntest.P256Credential(),
 		counting: !synced,
 	}
 	if d.counting {
 		d.cred.Counter = 1
 	}
 	return d
-}
-
-// newEC2Credential returns a P-256 passkey. virtualwebauthn encodes the public key's coordinates
-// without their leading zero bytes, which go-webauthn rightly refuses (one key in 64), so keys
-// with a leading zero in either coordinate are skipped.
-func newEC2Credential() virtualwebauthn.Credential {
-	for {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		point, err := key.PublicKey.Bytes() // 0x04 || X || Y
-		if err != nil {
-			panic(err)
-		}
-		if point[1] == 0 || point[33] == 0 {
-			continue
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			panic(err)
-		}
-		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
-	}
 }
 
 // attest answers creation options the way a browser's credential.toJSON() would.

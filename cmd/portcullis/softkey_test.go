@@ -1,10 +1,6 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
+
+	"github.com/portcullis-id/portcullis/internal/webauthntest"
 )
 
 // softKey is a software authenticator for the HTTP tests: one discoverable P-256 passkey
@@ -47,38 +45,13 @@ func newSoftKey(origin string, synced bool) *softKey {
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{
 			BackupEligible: synced, BackupState: synced,
 		}),
-		cred:   softKeyCredential(),
+		cred:   webauthntest.P256Credential(),
 		synced: synced,
 	}
 	if !synced {
 		k.cred.Counter = 1
 	}
 	return k
-}
-
-// softKeyCredential returns a P-256 passkey. virtualwebauthn encodes the public key's
-// coordinates without their leading zero bytes, which go-webauthn rightly refuses (one key in
-// 64), so keys with a leading zero in either coordinate are skipped (as in the passkey package's
-// own test helper).
-func softKeyCredential() virtualwebauthn.Credential {
-	for {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		point, err := key.PublicKey.Bytes() // 0x04 || X || Y
-		if err != nil {
-			panic(err)
-		}
-		if point[1] == 0 || point[33] == 0 {
-			continue
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			panic(err)
-		}
-		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
-	}
 }
 
 // ID is the passkey's credential id, base64url as in allowCredentials and excludeCredentials.
