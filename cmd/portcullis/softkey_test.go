@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 
@@ -232,11 +231,3 @@ func softKeyBrowserJSON(resp string, response map[string]any) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// softKeyOrigin is the origin a browser at the server's issuer URL reports.
-func softKeyOrigin(issuer string) string {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		panic(err)
-	}
-	return u.Scheme + "://" + u.Host
-}
