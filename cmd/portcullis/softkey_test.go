@@ -230,4 +230,3 @@ func softKeyBrowserJSON(resp string, response map[string]any) ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
-
