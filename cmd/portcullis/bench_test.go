@@ -26,6 +26,7 @@ import (
 
 func benchServer(b *testing.B) *testServer {
 	b.Helper()
+	tuneRuntime() // the server process's runtime settings, as `portcullis serve` applies them
 	dir := b.TempDir()
 	cfg := Defaults()
 	cfg.Issuer = "http://localhost:8080"

@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tuneRuntime()
 	e, err := openEnv(ctx, cfg, stderr, !cfg.NoMigrate)
 	if err != nil {
 		return err
