@@ -253,6 +253,22 @@ func TestAccount(t *testing.T) {
 			}
 		})
 
+		t.Run("remove refused with a stale check", func(t *testing.T) {
+			sess := pkSession(t, s, b)
+			fresh := sess.VerifiedAt
+			if err := s.env.db.Conn(ctx).Exec(`UPDATE auth_sessions SET verified_at = ? WHERE id = ?`,
+				time.Now().UTC().Add(-6*time.Minute), sess.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			page := pkForm(t, s, b, "/account/passkeys/"+pk1+"/remove", csrf, nil, "/account?error=verify")
+			if !strings.Contains(html.UnescapeString(page), "first confirm it's you") || len(pkPasskeys(t, s, erin.ID)) != 2 {
+				t.Fatalf("a stale session removed a passkey, or the page does not say why:\n%s", page)
+			}
+			if err := s.env.db.Conn(ctx).Exec(`UPDATE auth_sessions SET verified_at = ? WHERE id = ?`, fresh, sess.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		})
+
 		t.Run("remove one of two", func(t *testing.T) {
 			page := pkForm(t, s, b, "/account/passkeys/"+pk1+"/remove", csrf, nil, "/account?done=removed")
 			if !strings.Contains(page, "Passkey removed.") || strings.Contains(page, `<tr id="passkey-`+pk1+`">`) ||

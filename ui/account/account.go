@@ -165,6 +165,7 @@ func errorText(code string) string {
 		"name":    "A passkey name must be 1 to 64 characters.",
 		"missing": "That passkey or session no longer exists.",
 		"expired": "The form expired. Please try again.",
+		"verify":  "To remove a passkey, first confirm it's you with a passkey (below).",
 	}[code]
 }
 
@@ -205,8 +206,14 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := h.form(w, r)
+	sess, u, ok := h.form(w, r)
 	if !ok {
+		return
+	}
+	// Like adding one, removing a passkey needs a recent passkey check: a stolen session cookie
+	// alone must not be enough to strip an account of its passkeys.
+	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
+		http.Redirect(w, r, "/account?error=verify", http.StatusSeeOther)
 		return
 	}
 	id := mux.Vars(r)["id"]
