@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ory/fosite"
@@ -54,9 +55,8 @@ type Store struct {
 	now        func() time.Time
 	batch      *batcher
 
-	prepOnce   sync.Once
-	selectStmt *sql.Stmt
-	prepErr    error
+	prepMu     sync.Mutex
+	selectStmt atomic.Pointer[sql.Stmt]
 }
 
 var (
@@ -246,15 +246,34 @@ func (s *Store) load(ctx context.Context, kind, signature string) (bool, string,
 		}
 		return r.Active, r.Data, nil
 	}
-	s.prepOnce.Do(func() { s.selectStmt, s.prepErr = s.db.SQL().PrepareContext(context.Background(), selectSQL) })
-	if s.prepErr != nil {
-		return false, "", s.prepErr
+	stmt, err := s.selectStatement(ctx)
+	if err != nil {
+		return false, "", err
 	}
-	err = s.selectStmt.QueryRowContext(ctx, kind, signature).Scan(&active, &data)
+	err = stmt.QueryRowContext(ctx, kind, signature).Scan(&active, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", fosite.ErrNotFound
 	}
 	return active, data, err
+}
+
+// selectStatement prepares the lookup once; a failed prepare (say, the database was briefly
+// unreachable) is tried again on the next lookup rather than remembered.
+func (s *Store) selectStatement(ctx context.Context) (*sql.Stmt, error) {
+	if st := s.selectStmt.Load(); st != nil {
+		return st, nil
+	}
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if st := s.selectStmt.Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.db.SQL().PrepareContext(ctx, selectSQL)
+	if err != nil {
+		return nil, err
+	}
+	s.selectStmt.Store(st)
+	return st, nil
 }
 
 func (s *Store) delete(ctx context.Context, kind, signature string) error {
@@ -521,8 +540,10 @@ func (s *Store) RevokeBySession(ctx context.Context, sid string) error {
 // Close stops the group-commit writer and releases its connection and prepared statements.
 func (s *Store) Close() error {
 	s.batch.close()
-	if s.selectStmt != nil {
-		return s.selectStmt.Close()
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if st := s.selectStmt.Swap(nil); st != nil {
+		return st.Close()
 	}
 	return nil
 }
