@@ -69,10 +69,3 @@ func (c *ClientCache) Get(ctx context.Context, id string) (clients.Client, error
 	}
 	return fc.(*Client).Client, nil
 }
-
-// Forget drops a client from this server's cache (after a change made by this process).
-func (c *ClientCache) Forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
-}

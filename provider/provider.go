@@ -99,7 +99,7 @@ func New(d Deps) *Provider {
 		RefreshTokenScopes:              []string{"offline_access"},
 		ClientSecretsHasher:             secretHasher{d.Secret.Hasher("client-secret")},
 		FormPostHTMLTemplate:            ui.FormPostTemplate,
-		PushedAuthorizeRequestURIPrefix: "urn:ietf:params:oauth:request_uri:",
+		PushedAuthorizeRequestURIPrefix: parPrefix,
 		MinParameterEntropy:             fosite.MinParameterEntropy,
 		SendDebugMessagesToClients:      false,
 	}

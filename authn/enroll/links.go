@@ -98,12 +98,6 @@ func (l *Links) Bind(ctx context.Context, linkID, userID string) error {
 	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET user_id = ? WHERE id = ? AND user_id = ''`, userID, linkID).Error
 }
 
-// RevokeForUser kills a user's unused links of a purpose (a fresh link replaces older ones).
-func (l *Links) RevokeForUser(ctx context.Context, purpose, userID string) error {
-	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET expires_at = ? WHERE purpose = ? AND user_id = ? AND used_at IS NULL`,
-		l.now(), purpose, userID).Error
-}
-
 // ExpireAll kills every unused link of a purpose.
 func (l *Links) ExpireAll(ctx context.Context, purpose string) error {
 	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET expires_at = ? WHERE purpose = ? AND used_at IS NULL`,

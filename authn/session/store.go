@@ -38,6 +38,9 @@ func NewStore(db *database.DB, hasher *secret.Hasher) *Store {
 	return &Store{db: db, hasher: hasher, now: func() time.Time { return time.Now().UTC() }}
 }
 
+const selectSessions = `SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
+	last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions`
+
 type row struct {
 	ID, TokenHash, UserID, OrgID, Method, AMR, ACR string
 	AuthTime, CreatedAt, LastSeenAt, ExpiresAt     time.Time
@@ -82,8 +85,7 @@ func truncate(s string, n int) string {
 // and seen within idle. It records the visit (at most once a minute, to spare the database).
 func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (Session, error) {
 	var r row
-	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
+	res := s.db.Conn(ctx).Raw(selectSessions+` WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
 	if res.Error != nil {
 		return Session{}, res.Error
 	}
@@ -114,8 +116,7 @@ func (r row) session() Session {
 // Get returns a session by its public id, live or not ended yet (database.ErrNotFound otherwise).
 func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	var r row
-	res := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions WHERE id = ? AND ended_at IS NULL`, id).Scan(&r)
+	res := s.db.Conn(ctx).Raw(selectSessions+` WHERE id = ? AND ended_at IS NULL`, id).Scan(&r)
 	if res.Error != nil {
 		return Session{}, res.Error
 	}
@@ -167,8 +168,7 @@ func (s *Store) End(ctx context.Context, id string) error {
 func (s *Store) ListForUser(ctx context.Context, userID string) ([]Session, error) {
 	var rows []row
 	now := s.now()
-	err := s.db.Conn(ctx).Raw(`SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-		last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions
+	err := s.db.Conn(ctx).Raw(selectSessions+`
 		WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY created_at DESC`, userID, now).Scan(&rows).Error
 	if err != nil {
 		return nil, err
