@@ -30,6 +30,9 @@ type Base struct {
 	SignedIn bool
 	// Wide pages (tables) get a wider card.
 	Wide bool
+	// Refresh, when set, sends the browser on to this same-origin address as soon as the page
+	// loads (a meta refresh: see login's continue page for why not a redirect).
+	Refresh string
 }
 
 // ScriptData are the endpoints the WebAuthn helper script calls on this page.

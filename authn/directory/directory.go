@@ -22,12 +22,6 @@ const (
 	StatusDisabled = "disabled"
 )
 
-// Org is an organisation (tenant).
-type Org struct {
-	ID, Slug, Name string
-	CreatedAt      time.Time
-}
-
 // User belongs to one organisation; ID is the stable, opaque OIDC subject.
 type User struct {
 	ID            string
@@ -40,6 +34,11 @@ type User struct {
 	Roles         []string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// HasPassword: the user has a legacy password (the hash itself is read only by
+	// PasswordHash, where a sign-in needs it).
+	HasPassword bool
+	// PasskeySkippedAt: when the user last chose "Do this later" at the passkey prompt.
+	PasskeySkippedAt *time.Time
 }
 
 // Active reports whether the user may sign in and use tokens.
@@ -71,14 +70,26 @@ type userRow struct {
 	EmailVerified                           bool
 	Status                                  string
 	CreatedAt, UpdatedAt                    time.Time
+	HasPassword                             bool
+	PasskeySkippedAt                        *time.Time
 }
 
 func (r userRow) user() User {
-	return User{ID: r.ID, OrgID: r.OrgID, Username: r.Username, DisplayName: r.DisplayName, Email: r.Email,
-		EmailVerified: r.EmailVerified, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	u := User{ID: r.ID, OrgID: r.OrgID, Username: r.Username, DisplayName: r.DisplayName, Email: r.Email,
+		EmailVerified: r.EmailVerified, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		HasPassword: r.HasPassword}
+	if r.PasskeySkippedAt != nil {
+		t := r.PasskeySkippedAt.UTC()
+		u.PasskeySkippedAt = &t
+	}
+	return u
 }
 
-const userCols = `id, org_id, username, display_name, email, email_verified, status, created_at, updated_at`
+// userCols is what a User is read from; insertCols what CreateUser writes.
+const (
+	insertCols = `id, org_id, username, display_name, email, email_verified, status, created_at, updated_at`
+	userCols   = insertCols + `, password_hash <> '' AS has_password, passkey_skipped_at`
+)
 
 // CreateUser stores a new user with a fresh random id; the username must be unique in its org.
 func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
@@ -96,7 +107,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	u.CreatedAt, u.UpdatedAt = s.now(), s.now()
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
 		c := s.db.Conn(ctx)
-		err := c.Exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		err := c.Exec(`INSERT INTO users (`+insertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.OrgID, u.Username, u.DisplayName, u.Email, u.EmailVerified, u.Status, u.CreatedAt, u.UpdatedAt).Error
 		if database.IsUniqueViolation(err) {
 			return database.ErrAlreadyExists
@@ -171,28 +182,6 @@ func (s *Store) SetStatus(ctx context.Context, id, status string) error {
 		return database.ErrNotFound
 	}
 	return nil
-}
-
-// GetOrg returns an organisation by id.
-func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
-	return s.getOrg(ctx, `SELECT id, slug, name, created_at FROM organisations WHERE id = ?`, id)
-}
-
-// GetOrgBySlug returns an organisation by slug.
-func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (Org, error) {
-	return s.getOrg(ctx, `SELECT id, slug, name, created_at FROM organisations WHERE slug = ?`, slug)
-}
-
-func (s *Store) getOrg(ctx context.Context, q string, arg string) (Org, error) {
-	var o Org
-	res := s.db.Conn(ctx).Raw(q, arg).Scan(&o)
-	if res.Error != nil {
-		return Org{}, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return Org{}, database.ErrNotFound
-	}
-	return o, nil
 }
 
 // IsNotFound reports a missing record.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/passkey"
+	"github.com/portcullis-id/portcullis/authn/password"
+	"github.com/portcullis-id/portcullis/authn/policy"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
@@ -43,6 +45,9 @@ type Handler struct {
 	Audit      *audit.Log
 	UI         *ui.Renderer
 	CSRF       *httpx.CSRF
+	// Passwords hashes the password a person sets from an enrollment link where the
+	// organisation's policy allows one (Off, or Optional with "Do this later").
+	Passwords *password.Hasher
 }
 
 // Mount registers the setup and enrollment routes.
@@ -53,6 +58,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.HandleFunc("/enroll/{token}", h.enrollPage).Methods(http.MethodGet)
 	r.HandleFunc("/enroll/{token}/begin", h.enrollBegin).Methods(http.MethodPost)
 	r.HandleFunc("/enroll/{token}/finish", h.finish(PurposeEnrollment)).Methods(http.MethodPost)
+	r.HandleFunc("/enroll/{token}/password", h.setPassword).Methods(http.MethodPost)
 }
 
 type enrollPage struct {
@@ -62,6 +68,11 @@ type enrollPage struct {
 	Username    string
 	BeginURL    string
 	FinishURL   string
+	// What the organisation's policy lets the person do (authn/policy.Enrollment).
+	Passkey     bool   // create a passkey
+	Password    bool   // set a password instead (Optional: "Do this later"; Off: the only way)
+	PasswordURL string // where the password form posts
+	Message     string
 }
 
 func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, setup bool) {
@@ -86,7 +97,7 @@ func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.UI.Render(w, r, http.StatusOK, "enroll", enrollPage{Base: ui.Base{Title: "Set up Portcullis", CSRFToken: h.CSRF.Token(w, r),
-		Script: true}, Setup: true, BeginURL: "/setup/" + token + "/begin", FinishURL: "/setup/" + token + "/finish"})
+		Script: true}, Setup: true, Passkey: true, BeginURL: "/setup/" + token + "/begin", FinishURL: "/setup/" + token + "/finish"})
 }
 
 func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
@@ -101,9 +112,31 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 		h.invalid(w, r, false)
 		return
 	}
-	h.UI.Render(w, r, http.StatusOK, "enroll", enrollPage{Base: ui.Base{Title: "Create your passkey", CSRFToken: h.CSRF.Token(w, r),
-		Script: true}, DisplayName: u.DisplayName, Username: u.Username,
-		BeginURL: "/enroll/" + token + "/begin", FinishURL: "/enroll/" + token + "/finish"})
+	p, err := h.enrollFor(w, r, token, u)
+	if err != nil {
+		h.UI.Error(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", httpx.RequestID(r.Context()))
+		httpx.Logger(r.Context()).Error("enrollment page", "err", err)
+		return
+	}
+	h.UI.Render(w, r, http.StatusOK, "enroll", p)
+}
+
+// enrollFor is the enrollment page for u under their organisation's policy.
+func (h *Handler) enrollFor(w http.ResponseWriter, r *http.Request, token string, u directory.User) (enrollPage, error) {
+	org, err := h.Users.GetOrg(r.Context(), u.OrgID)
+	if err != nil {
+		return enrollPage{}, err
+	}
+	choice := policy.Enrollment(org.Policy)
+	title := "Create your passkey"
+	if choice == policy.PasswordOnly {
+		title = "Set your password"
+	}
+	return enrollPage{Base: ui.Base{Title: title, CSRFToken: h.CSRF.Token(w, r), Script: choice != policy.PasswordOnly},
+		DisplayName: u.DisplayName, Username: u.Username,
+		Passkey: choice != policy.PasswordOnly, Password: choice != policy.PasskeyOnly,
+		BeginURL: "/enroll/" + token + "/begin", FinishURL: "/enroll/" + token + "/finish",
+		PasswordURL: "/enroll/" + token + "/password"}, nil
 }
 
 // setupBegin creates (once) the first admin the setup link is for, then starts registration.
@@ -190,6 +223,15 @@ func (h *Handler) enrollBegin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusGone, "This enrollment link has expired or has been used already.")
 		return
 	}
+	org, err := h.Users.GetOrg(r.Context(), user.OrgID)
+	if err != nil {
+		httpx.JSONServerError(w, r, "load organisation", err)
+		return
+	}
+	if policy.Enrollment(org.Policy) == policy.PasswordOnly {
+		httpx.JSONError(w, http.StatusBadRequest, "Your organisation signs in with passwords for now: set a password instead.")
+		return
+	}
 	h.beginFor(w, r, user)
 }
 
@@ -273,6 +315,10 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 		actor := "user:" + user.ID
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.added", OrgID: user.OrgID, Actor: actor,
 			UserID: user.ID, Details: map[string]any{"via": purpose, "passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()}}))
+		if cred.PasswordRetired {
+			_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "password.removed", OrgID: user.OrgID, Actor: actor,
+				UserID: user.ID, Details: map[string]any{"reason": "first passkey under a mandatory policy"}}))
+		}
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: purpose + ".completed", OrgID: user.OrgID, Actor: actor, UserID: user.ID}))
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.succeeded", OrgID: user.OrgID, Actor: actor,
 			UserID: user.ID, Details: map[string]any{"method": "passkey", "via": purpose, "sid": sess.ID}}))
@@ -281,6 +327,9 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 }
 
 func registrationMessage(err error) string {
+	if ref, ok := passkey.PolicyRefusal(err); ok {
+		return ref.Error()
+	}
 	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
 		return err.Error()
 	}

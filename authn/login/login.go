@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/passkey"
+	"github.com/portcullis-id/portcullis/authn/policy"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/httpx"
@@ -27,8 +27,10 @@ import (
 // Passkeys is what sign-in needs of the passkey ceremonies.
 type Passkeys interface {
 	BeginLogin(ctx context.Context, orgID, username string) ([]byte, string, error)
-	BeginDiscoverableLogin(ctx context.Context) ([]byte, string, error)
+	BeginDiscoverableLogin(ctx context.Context, orgID string) ([]byte, string, error)
 	FinishLogin(ctx context.Context, ceremony string, credentialJSON []byte) (directory.User, passkey.Credential, error)
+	BeginRegistration(ctx context.Context, user directory.User) ([]byte, string, error)
+	FinishRegistration(ctx context.Context, ceremony string, user directory.User, credentialJSON []byte, name, addedVia string) (passkey.Credential, error)
 }
 
 // Clients resolves the client of a pending request, for its name and organisation.
@@ -36,69 +38,58 @@ type Clients interface {
 	Get(ctx context.Context, id string) (clients.Client, error)
 }
 
-// Handler serves /login and its ceremony endpoints.
+// Handler serves /login (and /o/{slug}/login) with its passkey ceremonies, password sign-in
+// where the organisation's policy still allows it, and the passkey prompt after a password.
 type Handler struct {
-	Passkeys Passkeys
-	Sessions *session.Manager
-	Pending  *provider.PendingStore
-	Clients  Clients
-	Audit    *audit.Log
-	UI       *ui.Renderer
-	CSRF     *httpx.CSRF
-	Cookies  *CeremonyCookie
+	Passkeys  Passkeys
+	Sessions  *session.Manager
+	Pending   *provider.PendingStore
+	Clients   Clients
+	Orgs      Orgs
+	Users     *directory.Store
+	Passwords *Passwords
+	Steps     *StepCookie
+	Audit     *audit.Log
+	UI        *ui.Renderer
+	CSRF      *httpx.CSRF
+	Cookies   *CeremonyCookie
 }
 
-// Mount registers the sign-in routes.
+// Mount registers the sign-in routes, at the root (system organisation, or the organisation of
+// the pending request's client) and under /o/{slug} (an organisation's own sign-in URL).
 func (h *Handler) Mount(r *mux.Router) {
-	r.HandleFunc("/login", h.page).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc("/login/begin", h.begin).Methods(http.MethodPost)
-	r.HandleFunc("/login/begin-any", h.beginAny).Methods(http.MethodPost)
-	r.HandleFunc("/login/finish", h.finish).Methods(http.MethodPost)
+	for _, prefix := range []string{"", "/o/{slug:[a-z0-9-]+}"} {
+		r.HandleFunc(prefix+"/login", h.page).Methods(http.MethodGet, http.MethodPost)
+		r.HandleFunc(prefix+"/login/begin", h.begin).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/begin-any", h.beginAny).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/finish", h.finish).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/password", h.password).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/passkey", h.promptPage).Methods(http.MethodGet)
+		r.HandleFunc(prefix+"/login/passkey/begin", h.promptBegin).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/passkey/finish", h.promptFinish).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/login/passkey/skip", h.promptSkip).Methods(http.MethodPost)
+	}
 }
 
 type page struct {
 	ui.Base
-	ClientName string
-	Username   string
-	Message    string
-}
-
-// target is where a sign-in leads: a pending authorize request (of a client in one
-// organisation) or, without one, the account page in the system organisation.
-type target struct {
-	pendingID  string
-	orgID      string
-	clientName string
-	loginHint  string
-}
-
-func (h *Handler) target(ctx context.Context, pendingID string) (target, error) {
-	t := target{orgID: directory.SystemOrgID}
-	if pendingID == "" {
-		return t, nil
-	}
-	pend, err := h.Pending.Get(ctx, pendingID, time.Now())
-	if err != nil {
-		return t, err
-	}
-	c, err := h.Clients.Get(ctx, pend.ClientID)
-	if err != nil {
-		return t, err
-	}
-	return target{pendingID: pend.ID, orgID: c.OrgID, clientName: c.Name, loginHint: pend.Form.Get("login_hint")}, nil
+	ClientName  string
+	OrgName     string
+	Username    string
+	Message     string
+	Error       bool
+	Password    bool   // offer password sign-in
+	PasswordURL string // where the password form posts
+	PasskeysOff bool   // the organisation has not turned passkeys on: the password form leads
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
-	pendingID := r.URL.Query().Get("request")
-	t, err := h.target(r.Context(), pendingID)
+	t, err := h.target(r, r.URL.Query().Get("request"))
 	if err != nil {
-		h.UI.Error(w, r, http.StatusBadRequest, "This sign-in request has expired",
-			"Go back to the app you were signing in to and start again.", "")
+		h.expired(w, r)
 		return
 	}
-	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
-		Data: ui.ScriptData{Begin: "/login/begin", BeginAny: "/login/begin-any", Finish: "/login/finish", Request: t.pendingID}},
-		ClientName: t.clientName}
+	p := h.loginPage(w, r, t)
 	// OIDC Core 3.1.2.1: login_hint pre-fills the username; it is only a hint.
 	if directory.ValidateUsername(t.loginHint) == nil {
 		p.Username = t.loginHint
@@ -106,9 +97,29 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		// Only reached without JavaScript: passkeys need the browser's WebAuthn API.
 		p.Username = r.PostFormValue("username")
-		p.Message = "Signing in with a passkey needs JavaScript. Turn it on for this site and reload."
+		p.Message, p.Error = "Signing in with a passkey needs JavaScript. Turn it on for this site and reload.", true
 	}
 	h.UI.Render(w, r, http.StatusOK, "login", p)
+}
+
+// loginPage is the sign-in page for t, before any message.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t target) page {
+	pol := t.org.Policy
+	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
+		Data: ui.ScriptData{Begin: t.base + "/login/begin", BeginAny: t.base + "/login/begin-any",
+			Finish: t.base + "/login/finish", Request: t.pendingID}},
+		ClientName: t.clientName, PasswordURL: t.base + "/login/password" + t.query()}
+	if t.org.ID != directory.SystemOrgID {
+		p.OrgName = t.org.Name
+	}
+	// Password sign-in is shown wherever the organisation's policy may still accept one; whether
+	// this user has a password is not revealed by the page (no account enumeration).
+	p.Password = !t.needsPasskey && !policy.PasswordsRetired(pol, time.Now())
+	p.PasskeysOff = p.Password && !policy.PasskeysOffered(pol)
+	if t.needsPasskey {
+		p.Message = "This app asks you to sign in with a passkey."
+	}
+	return p
 }
 
 type beginRequest struct {
@@ -131,12 +142,12 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusBadRequest, "Enter your username (no spaces).")
 		return
 	}
-	t, err := h.target(r.Context(), req.Request)
+	t, err := h.target(r, req.Request)
 	if err != nil {
 		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.orgID, req.Username)
+	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.org.ID, req.Username)
 	if err != nil {
 		httpx.JSONServerError(w, r, "begin login", err)
 		return
@@ -151,7 +162,12 @@ func (h *Handler) beginAny(w http.ResponseWriter, r *http.Request) {
 	if !h.CSRF.ReadJSON(w, r, &req) {
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context())
+	t, err := h.target(r, req.Request)
+	if err != nil {
+		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
+		return
+	}
+	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context(), t.org.ID)
 	if err != nil {
 		httpx.JSONServerError(w, r, "begin discoverable login", err)
 		return
@@ -171,59 +187,66 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ceremony := h.Cookies.Take(w, r)
-	t, err := h.target(ctx, req.Request)
+	t, err := h.target(r, req.Request)
 	if err != nil {
 		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
 	user, cred, err := h.Passkeys.FinishLogin(ctx, ceremony, req.Credential)
-	if err == nil && user.OrgID != t.orgID {
+	if err == nil && user.OrgID != t.org.ID {
 		// A user of one organisation can never sign in to another's clients.
 		err = passkey.ErrNotRecognised
 	}
 	if err != nil {
-		h.failed(r, t, user, err)
+		h.failed(r, t, user, "passkey", passkey.Detail(err))
 		httpx.JSONError(w, http.StatusUnauthorized, publicMessage(err))
 		return
 	}
 	now := time.Now().UTC()
-	var sess session.Session
-	// The session and its audit record land together (one commit).
-	err = h.Audit.DB.InTx(ctx, func(ctx context.Context) error {
+	_, err = h.signIn(w, r, user, session.Session{Method: "passkey", AMR: cred.AMR(), ACR: provider.ACRPhishingResistant,
+		AuthTime: now, VerifiedAt: now}, map[string]any{"passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
+	if err != nil {
+		httpx.JSONServerError(w, r, "start session", err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.next()})
+}
+
+// signIn ends any session this browser had, starts one for user and audits the sign-in, in one
+// transaction. sess carries how the user signed in.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, user directory.User, sess session.Session, details map[string]any) (session.Session, error) {
+	ctx := r.Context()
+	sess.UserID, sess.OrgID = user.ID, user.OrgID
+	err := h.Audit.DB.InTx(ctx, func(ctx context.Context) error {
 		if old, err := h.Sessions.Current(r.WithContext(ctx)); err == nil {
 			if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
 				return err
 			}
 		}
 		var err error
-		sess, err = h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
-			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
-		if err != nil {
+		if sess, err = h.Sessions.Start(ctx, w, r, sess); err != nil {
 			return err
 		}
+		d := map[string]any{"method": sess.Method, "sid": sess.ID}
+		for k, v := range details {
+			d[k] = v
+		}
 		return h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.succeeded", OrgID: user.OrgID,
-			Actor: "user:" + user.ID, UserID: user.ID, Details: map[string]any{"method": "passkey", "passkey": cred.ID,
-				"provider": cred.Provider, "synced": cred.Synced(), "sid": sess.ID}}))
+			Actor: "user:" + user.ID, UserID: user.ID, Details: d}))
 	})
-	if err != nil {
-		httpx.JSONServerError(w, r, "start session", err)
-		return
-	}
-	redirect := "/account"
-	if t.pendingID != "" {
-		redirect = "/oauth2/auth/resume?request=" + url.QueryEscape(t.pendingID)
-	}
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": redirect})
+	return sess, err
 }
 
-func (h *Handler) failed(r *http.Request, t target, user directory.User, err error) {
-	detail := passkey.Detail(err)
+func (h *Handler) failed(r *http.Request, t target, user directory.User, method, reason string) {
 	_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "signin.failed", Outcome: audit.Failure,
-		OrgID: t.orgID, UserID: user.ID, Details: map[string]any{"method": "passkey", "reason": detail}}))
+		OrgID: t.org.ID, UserID: user.ID, Details: map[string]any{"method": method, "reason": reason}}))
 }
 
 // publicMessage is the sentence a person sees for a failed ceremony; details stay in the log.
 func publicMessage(err error) string {
+	if ref, ok := passkey.PolicyRefusal(err); ok {
+		return ref.Error()
+	}
 	for _, known := range []error{passkey.ErrCeremonyExpired, passkey.ErrNotRecognised, passkey.ErrUserVerification,
 		passkey.ErrCounterRegression} {
 		if errors.Is(err, known) {

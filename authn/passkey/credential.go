@@ -22,11 +22,12 @@ const (
 	AddedViaAccount      = "account"       // the signed-in user, on the account page
 	AddedViaSecondDevice = "second_device" // the signed-in user, for another device (e.g. via QR code)
 	AddedViaRecovery     = "recovery"      // account recovery
+	AddedViaSignIn       = "sign_in"       // at sign-in, after a password, when the policy asked for one
 )
 
 func validAddedVia(v string) bool {
 	switch v {
-	case AddedViaSetup, AddedViaEnrollment, AddedViaAccount, AddedViaSecondDevice, AddedViaRecovery:
+	case AddedViaSetup, AddedViaEnrollment, AddedViaAccount, AddedViaSecondDevice, AddedViaRecovery, AddedViaSignIn:
 		return true
 	}
 	return false
@@ -46,8 +47,11 @@ type Credential struct {
 	SignCount      uint32
 	BackupEligible bool // BE: may be synced to other devices (§6.1.3)
 	BackupState    bool // BS: is currently backed up
-	UserVerified   bool // uvInitialized
-	Transports     []string
+	// UserVerified: stored, whether the passkey has verified its user (uvInitialized, WebAuthn
+	// Level 3 §4 "credential record"; it never goes back to false). On the Credential FinishLogin
+	// returns: whether this sign-in was verified.
+	UserVerified bool
+	Transports   []string
 
 	Name     string
 	AddedVia string // one of the AddedVia constants
@@ -55,19 +59,30 @@ type Credential struct {
 
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+
+	// PasswordRetired is not stored: FinishRegistration set it when it deleted the user's password
+	// because the organisation's policy deletes passwords on the first passkey. Callers audit it.
+	PasswordRetired bool
 }
 
 // Synced reports a multi-device passkey (backup eligible), as opposed to a device-bound one.
 func (c Credential) Synced() bool { return c.BackupEligible }
 
-// AMR returns the RFC 8176 authentication method references for a sign-in with this passkey:
-// "swk" (software-secured key) for a synced passkey, "hwk" (hardware-secured key) for a
-// device-bound one, and always "user" and "mfa", since user verification is required.
+// AMR returns the RFC 8176 authentication method references for a sign-in with this passkey (the
+// Credential FinishLogin returns): "swk" (software-secured key) for a synced passkey, "hwk"
+// (hardware-secured key) for a device-bound one; "user" (user presence, which every sign-in
+// tests); and "mfa" only when the authenticator verified the user (PIN or biometrics), which
+// makes the passkey a second factor. An organisation that does not require user verification
+// gets single-factor sign-ins from authenticators that skip it.
 func (c Credential) AMR() []string {
+	amr := []string{"hwk", "user"}
 	if c.Synced() {
-		return []string{"swk", "user", "mfa"}
+		amr[0] = "swk"
 	}
-	return []string{"hwk", "user", "mfa"}
+	if c.UserVerified {
+		amr = append(amr, "mfa")
+	}
+	return amr
 }
 
 const credentialCols = `id, user_id, credential_id, public_key, attestation_type, aaguid, provider, sign_count,
@@ -254,10 +269,17 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 // recordUse stores what a verified assertion reports. For a device-bound passkey with a
 // non-zero counter the update only applies while the stored counter is lower, so two racing
 // sign-ins cannot both move it to the same value; false means it did not apply.
+// A verified sign-in sets user_verified; an unverified one leaves it as it is (uvInitialized only
+// ever becomes true: §7.2, updating the credential record).
 func (s *Service) recordUse(ctx context.Context, c Credential, signCount uint32, backupState, userVerified bool, checkCounter bool) (bool, error) {
-	q := `UPDATE passkeys SET sign_count = ?, backup_state = ?, user_verified = ?, last_used_at = ?
-		WHERE id = ? AND flagged = ?`
-	args := []any{int64(signCount), backupState, userVerified, s.now(), c.ID, false}
+	set := `sign_count = ?, backup_state = ?, last_used_at = ?`
+	args := []any{int64(signCount), backupState, s.now()}
+	if userVerified {
+		set += `, user_verified = ?`
+		args = append(args, true)
+	}
+	q := `UPDATE passkeys SET ` + set + ` WHERE id = ? AND flagged = ?`
+	args = append(args, c.ID, false)
 	if checkCounter {
 		q += ` AND sign_count < ?`
 		args = append(args, int64(signCount))

@@ -4,15 +4,25 @@
 // account page. It never sees a private key or anything biometric.
 //
 // Registration (WebAuthn Level 3 §5.4, verified as in §7.1 "Registering a New Credential") asks
-// for a discoverable credential (resident key required) with user verification required and no
-// attestation, accepting ES256, EdDSA and RS256 keys; the user's existing passkeys are excluded so
-// one authenticator is not registered twice.
+// for a discoverable credential (resident key required), accepting ES256, EdDSA and RS256 keys;
+// the user's existing passkeys are excluded so one authenticator is not registered twice.
+//
+// Each organisation's passkey policy (authn/policy, read through Config.Policies) decides the
+// rest: user verification "required" (the default) or "preferred"; attestation "direct" when it
+// lists the authenticator models (AAGUIDs) it accepts, "none" otherwise; and which passkeys are
+// accepted (policy.CheckPasskey: synced or only device-bound, listed models). A passkey the
+// policy refuses is not stored, and one that a later, tighter policy refuses no longer signs in;
+// both fail with an error matching ErrPolicy whose message says why and what to use instead
+// (PolicyRefusal). Under Mandatory, a user's password is deleted when their first passkey is
+// stored (Credential.PasswordRetired).
 //
 // Sign-in (§5.5, verified as in §7.2 "Verifying an Authentication Assertion") is either
 // username-first (allowCredentials lists that user's passkeys) or discoverable, which also serves
 // conditional mediation (autofill): the authenticator picks the passkey and returns the user
-// handle (§5.4.3), which names the user. User verification is always required, so a passkey
-// sign-in is multi-factor on its own (something you have, unlocked by something you know or are).
+// handle (§5.4.3), which names the user. Whether user verification is required is the policy of
+// the signing-in user's organisation, whatever the options asked; a verified passkey sign-in is
+// multi-factor on its own (something you have, unlocked by something you know or are), and
+// Credential.AMR says "mfa" only then.
 // The signature counter (§6.1.1) is checked for device-bound passkeys: a counter that does not
 // advance suggests a cloned authenticator, and the passkey is flagged and refused from then on.
 // Synced passkeys report 0 and their counter is ignored.

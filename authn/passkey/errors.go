@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/portcullis-id/portcullis/authn/policy"
 )
 
 // plainError is a sentence for the person at the browser (capitalised and punctuated on purpose,
@@ -42,7 +44,32 @@ var (
 	ErrNotFound = plainError("That passkey does not exist.")
 	// ErrInvalidName: a passkey name must be 1 to 64 characters.
 	ErrInvalidName = plainError("Passkey names must be 1 to 64 characters long.")
+	// ErrPolicy: the passkey does not satisfy the organisation's passkey policy (at registration,
+	// or at sign-in after the policy was tightened). The error returned matches it with errors.Is
+	// but its message is the policy's own reason and advice, e.g. "Your organisation accepts only
+	// passkeys kept on one device, … Use a security key … instead."; PolicyRefusal gives the parts.
+	// This message is the fallback.
+	ErrPolicy = plainError("This passkey does not meet your organisation's requirements. Ask your administrator which passkeys it accepts.")
 )
+
+// policyError is the kind of a policy refusal: its message is the Refusal's, it matches ErrPolicy,
+// and it unwraps to the *policy.Refusal.
+type policyError struct{ r *policy.Refusal }
+
+func (e policyError) Error() string        { return e.r.Error() }
+func (e policyError) Is(target error) bool { return target == ErrPolicy }
+func (e policyError) Unwrap() error        { return e.r }
+
+// PolicyRefusal returns why the organisation's policy refused a passkey (Reason) and what to use
+// instead (Advice), if err is such a refusal (errors.Is(err, ErrPolicy)). Its Rule is for logs;
+// Detail(err) includes it.
+func PolicyRefusal(err error) (*policy.Refusal, bool) {
+	var r *policy.Refusal
+	if errors.As(err, &r) {
+		return r, true
+	}
+	return nil, false
+}
 
 // Error is a refusal with its technical reason. errors.Is matches its sentinel (and the
 // underlying go-webauthn error, if any); Error() is the sentinel's plain message; Detail() is

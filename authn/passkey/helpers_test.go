@@ -168,7 +168,7 @@ func (e *env) login(u directory.User, dev *device) (directory.User, Credential, 
 // discoverable signs in without a username with dev.
 func (e *env) discoverable(dev *device) (directory.User, Credential, error) {
 	e.t.Helper()
-	options, token, err := e.svc.BeginDiscoverableLogin(ctx)
+	options, token, err := e.svc.BeginDiscoverableLogin(ctx, directory.SystemOrgID)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -22,7 +22,14 @@ import (
 // An unknown username, a disabled user and a user without passkeys get options of the same
 // shape, with decoy credential ids (see decoy), after the same database reads; their ceremony
 // fails at FinishLogin with ErrNotRecognised, as an unregistered passkey does.
+//
+// User verification is "required" or "preferred" as the organisation's policy says, the same for
+// every username (an unknown organisation gets "required").
 func (s *Service) BeginLogin(ctx context.Context, orgID, username string) ([]byte, string, error) {
+	p, err := s.optionsPolicy(ctx, orgID)
+	if err != nil {
+		return nil, "", err
+	}
 	allow, decoyUserID := s.decoy(orgID, username)
 	user, err := s.users.GetUserByUsername(ctx, orgID, username)
 	found := err == nil
@@ -53,7 +60,7 @@ func (s *Service) BeginLogin(ctx context.Context, orgID, username string) ([]byt
 	}
 	assertion, session, err := s.wa.BeginDiscoverableLogin(
 		webauthn.WithAllowedCredentials(allow),
-		webauthn.WithUserVerification(protocol.VerificationRequired),
+		webauthn.WithUserVerification(userVerification(p)),
 	)
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
@@ -65,8 +72,16 @@ func (s *Service) BeginLogin(ctx context.Context, orgID, username string) ([]byt
 // the authenticator offers the passkeys it holds for this site and returns the chosen one's user
 // handle. The same options serve conditional mediation (autofill): the page passes them to
 // navigator.credentials.get with mediation "conditional".
-func (s *Service) BeginDiscoverableLogin(ctx context.Context) ([]byte, string, error) {
-	assertion, session, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+//
+// orgID is the organisation whose sign-in page asks: its policy says whether user verification
+// is "required" or "preferred" (an unknown organisation gets "required"). The passkey may turn
+// out to be another organisation's user's; FinishLogin applies that user's policy.
+func (s *Service) BeginDiscoverableLogin(ctx context.Context, orgID string) ([]byte, string, error) {
+	p, err := s.optionsPolicy(ctx, orgID)
+	if err != nil {
+		return nil, "", err
+	}
+	assertion, session, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(userVerification(p)))
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: begin discoverable login: %w", err)
 	}
@@ -89,9 +104,13 @@ func (s *Service) beginLogin(ctx context.Context, kind, userID string, assertion
 // ceremony, which is used up whatever the outcome, and returns the signed-in user and the passkey
 // used. It follows WebAuthn Level 3 §7.2: the credential is one of the user's passkeys (the one
 // the ceremony was begun for, or, discoverable, the one whose user handle the assertion carries)
-// and was allowed; client data type, challenge and origin; RP ID hash; UP and UV flags; the
-// signature over authenticator data and client data hash; BE unchanged; then the signature
-// counter. The user must be active. The sign count, backup state and time of use are recorded.
+// and was allowed; client data type, challenge and origin; RP ID hash; UP flag; the signature
+// over authenticator data and client data hash; BE unchanged. Then the policy of the user's
+// organisation (not that of the page that began the ceremony): the UV flag if it requires user
+// verification, and the passkey itself (CheckPasskey), since the policy may have been tightened
+// after the passkey was created; a passkey it refuses fails with an error matching ErrPolicy and
+// nothing is recorded. Then the signature counter. The user must be active. The sign count,
+// backup state and time of use are recorded.
 // When it refuses after the account is identified (never for a decoy ceremony), the returned user
 // is that account, for the audit log only: an error always means nobody is signed in.
 func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON []byte) (directory.User, Credential, error) {
@@ -168,16 +187,26 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	}
 	authData := parsed.Response.AuthenticatorData
 	if err != nil {
-		return user, Credential{}, s.diagnose(err, cer.Session.Challenge, parsed.Response.CollectedClientData, authData)
+		return user, Credential{}, s.diagnose(err, cer.Session, parsed.Response.CollectedClientData, authData)
 	}
-	if !authData.Flags.HasUserVerified() { // already refused above; kept as a guard
-		return user, Credential{}, refuse(ErrUserVerification, nil, "UV flag not set")
+	// The user's organisation decides whether UV is required, whatever the ceremony asked: a
+	// ceremony begun on another organisation's page may have asked only for "preferred".
+	p, err := s.policyFor(ctx, user.OrgID)
+	if err != nil {
+		return user, Credential{}, err
+	}
+	uv := authData.Flags.HasUserVerified()
+	if p.RequireUV && !uv {
+		return user, Credential{}, refuse(ErrUserVerification, nil, "UV flag not set; organisation %s requires user verification", user.OrgID)
 	}
 	if !user.Active() {
 		return user, Credential{}, refuse(ErrUserDisabled, nil, "user %s is %s", user.ID, user.Status)
 	}
 	if cred.Flagged {
 		return user, Credential{}, refuse(ErrCounterRegression, nil, "passkey %s was flagged earlier", cred.ID)
+	}
+	if err := checkPolicy(p, cred, uv, user.OrgID, "sign-in"); err != nil {
+		return user, Credential{}, err
 	}
 
 	// §7.2 step 22: a device-bound authenticator that counts must count up. Synced passkeys
@@ -186,7 +215,7 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	checkCounter := !cred.BackupEligible && (count != 0 || cred.SignCount != 0)
 	recorded := false
 	if !checkCounter || count > cred.SignCount {
-		recorded, err = s.recordUse(ctx, cred, count, authData.Flags.HasBackupState(), true, checkCounter)
+		recorded, err = s.recordUse(ctx, cred, count, authData.Flags.HasBackupState(), uv, checkCounter)
 		if err != nil {
 			return user, Credential{}, err
 		}
@@ -199,7 +228,7 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 			"passkey %s: signature counter %d does not exceed the stored %d; flagged", cred.ID, count, cred.SignCount)
 	}
 	now := s.now()
-	cred.SignCount, cred.BackupState, cred.UserVerified, cred.LastUsedAt = count, authData.Flags.HasBackupState(), true, &now
+	cred.SignCount, cred.BackupState, cred.UserVerified, cred.LastUsedAt = count, authData.Flags.HasBackupState(), uv, &now
 	return user, cred, nil
 }
 
@@ -214,16 +243,17 @@ func containsID(ids [][]byte, id []byte) bool {
 
 // diagnose turns a go-webauthn refusal into the error to show, by looking at what the response
 // says: the refusal itself is go-webauthn's, and its reason stays in the error's Detail.
-func (s *Service) diagnose(err error, challenge string, cd protocol.CollectedClientData, ad protocol.AuthenticatorData) error {
+// The UV flag is blamed only when the ceremony required it.
+func (s *Service) diagnose(err error, session webauthn.SessionData, cd protocol.CollectedClientData, ad protocol.AuthenticatorData) error {
 	rpIDHash := sha256.Sum256([]byte(s.cfg.RPID))
 	switch {
-	case cd.Challenge != challenge:
+	case cd.Challenge != session.Challenge:
 		return refuse(ErrCeremonyExpired, err, "response answers another challenge")
 	case !protocol.IsOriginInHaystack(cd.Origin, s.cfg.Origins) || cd.CrossOrigin:
 		return refuse(ErrWrongSite, err, "origin %q (cross-origin %v), expected one of %v", cd.Origin, cd.CrossOrigin, s.cfg.Origins)
 	case !bytes.Equal(ad.RPIDHash, rpIDHash[:]):
 		return refuse(ErrWrongSite, err, "RP ID hash is not that of %q", s.cfg.RPID)
-	case !ad.Flags.HasUserVerified():
+	case session.UserVerification == protocol.VerificationRequired && !ad.Flags.HasUserVerified():
 		return refuse(ErrUserVerification, err, "UV flag not set")
 	}
 	return refuse(ErrInvalidResponse, err, "verification failed")

@@ -70,7 +70,7 @@ func TestLoginOptions(t *testing.T) {
 			t.Fatalf("challenge %q", o.Challenge)
 		}
 
-		options, token, err = e.svc.BeginDiscoverableLogin(ctx)
+		options, token, err = e.svc.BeginDiscoverableLogin(ctx, directory.SystemOrgID)
 		if err != nil || token == "" {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func TestCeremonyAcrossProcesses(t *testing.T) {
 		if _, err := other.FinishRegistration(ctx, token, alice, key.attest(t, options), "", AddedViaSetup); err != nil {
 			t.Fatal(err, Detail(err))
 		}
-		options, token, _ = other.BeginDiscoverableLogin(ctx)
+		options, token, _ = other.BeginDiscoverableLogin(ctx, directory.SystemOrgID)
 		if u, _, err := e.svc.FinishLogin(ctx, token, key.assert(t, options)); err != nil || u.ID != alice.ID {
 			t.Fatal(err, Detail(err))
 		}

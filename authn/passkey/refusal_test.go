@@ -95,7 +95,7 @@ func TestSignInRefusals(t *testing.T) {
 				return err
 			}},
 			{"unreadable response", ErrInvalidResponse, func() error {
-				_, token, _ := e.svc.BeginDiscoverableLogin(ctx)
+				_, token, _ := e.svc.BeginDiscoverableLogin(ctx, directory.SystemOrgID)
 				_, _, err := e.svc.FinishLogin(ctx, token, []byte(`not json`))
 				return err
 			}},

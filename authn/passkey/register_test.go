@@ -59,7 +59,7 @@ func TestRegistrationRefusals(t *testing.T) {
 				return err
 			}},
 			{"sign-in ceremony", ErrCeremonyExpired, func() error {
-				options, token, _ := e.svc.BeginDiscoverableLogin(ctx)
+				options, token, _ := e.svc.BeginDiscoverableLogin(ctx, directory.SystemOrgID)
 				_ = options
 				reg, _, _ := e.svc.BeginRegistration(ctx, alice)
 				_, err := e.svc.FinishRegistration(ctx, token, alice, newDevice(false).attest(t, reg), "", AddedViaAccount)

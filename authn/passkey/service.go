@@ -34,6 +34,11 @@ type Config struct {
 	Origins []string
 	// Timeout bounds a ceremony; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Policies gives each organisation's passkey policy, which decides the user verification and
+	// attestation the ceremonies ask for, which passkeys are accepted at registration and at
+	// every sign-in, and whether a first passkey deletes the user's password. Nil applies
+	// policy.Default() to everyone: user verification required, any passkey, passwords kept.
+	Policies Policies
 }
 
 // Users is what the passkey service needs from the directory (*directory.Store implements it).
@@ -42,9 +47,14 @@ type Users interface {
 	GetUserByUsername(ctx context.Context, orgID, username string) (directory.User, error)
 	WebAuthnHandle(ctx context.Context, userID string) ([]byte, error)
 	GetUserByWebAuthnHandle(ctx context.Context, handle []byte) (directory.User, error)
+	// SetPasswordHash with "" deletes the user's password (a first passkey under Mandatory).
+	SetPasswordHash(ctx context.Context, userID, hash string) error
 }
 
-var _ Users = (*directory.Store)(nil)
+var (
+	_ Users    = (*directory.Store)(nil)
+	_ Policies = (*directory.Store)(nil)
+)
 
 // Service runs WebAuthn ceremonies and stores passkeys. It keeps no state in memory, so several
 // processes may share one database.

@@ -83,7 +83,7 @@ func TestPurgeCeremonies(t *testing.T) {
 		e := newEnv(t, db)
 		e.user("alice")
 		for range 3 {
-			if _, _, err := e.svc.BeginDiscoverableLogin(ctx); err != nil {
+			if _, _, err := e.svc.BeginDiscoverableLogin(ctx, directory.SystemOrgID); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -20,18 +20,20 @@ import (
 // variable (PORTCULLIS_KEY_NAME) and a YAML key (key_name); a flag wins over the environment,
 // which wins over the file, which wins over the default.
 type Config struct {
-	Addr            string        `yaml:"addr"`
-	Issuer          string        `yaml:"issuer"`
-	Database        string        `yaml:"database"`
-	SecretFile      string        `yaml:"secret_file"`
-	LogFormat       string        `yaml:"log_format"`
-	LogLevel        string        `yaml:"log_level"`
-	NoMigrate       bool          `yaml:"no_migrate"`
-	SessionIdle     time.Duration `yaml:"session_idle"`
-	SessionAbsolute time.Duration `yaml:"session_absolute"`
-	RPID            string        `yaml:"rp_id"`
-	RPOrigins       []string      `yaml:"rp_origins"`
-	RPName          string        `yaml:"rp_name"`
+	Addr            string         `yaml:"addr"`
+	Issuer          string         `yaml:"issuer"`
+	Database        string         `yaml:"database"`
+	SecretFile      string         `yaml:"secret_file"`
+	LogFormat       string         `yaml:"log_format"`
+	LogLevel        string         `yaml:"log_level"`
+	NoMigrate       bool           `yaml:"no_migrate"`
+	SessionIdle     time.Duration  `yaml:"session_idle"`
+	SessionAbsolute time.Duration  `yaml:"session_absolute"`
+	RPID            string         `yaml:"rp_id"`
+	RPOrigins       []string       `yaml:"rp_origins"`
+	RPName          string         `yaml:"rp_name"`
+	Mail            MailConfig     `yaml:"-"`
+	Passwords       PasswordConfig `yaml:"-"`
 }
 
 // Defaults are the documented default of every key.
@@ -45,6 +47,7 @@ func Defaults() Config {
 		LogLevel:        "info",
 		SessionIdle:     8 * time.Hour,
 		SessionAbsolute: 30 * 24 * time.Hour,
+		Passwords:       defaultPasswordConfig(),
 	}
 }
 
@@ -75,7 +78,7 @@ func (c *Config) options(keys []string) []option {
 
 // allOptions maps every key (flag spelling) to its setter.
 func (c *Config) allOptions() map[string]option {
-	return map[string]option{
+	m := map[string]option{
 		"addr":             {usage: "listen address host:port", set: func(v string) error { c.Addr = v; return nil }},
 		"issuer":           {usage: "public issuer URL", set: func(v string) error { c.Issuer = v; return nil }},
 		"database":         {usage: "sqlite:PATH or postgres://…", set: func(v string) error { c.Database = v; return nil }},
@@ -96,6 +99,9 @@ func (c *Config) allOptions() map[string]option {
 		}},
 		"rp-name": {usage: "name shown by the device's passkey prompt", set: func(v string) error { c.RPName = v; return nil }},
 	}
+	c.mailOptions(m)
+	c.passwordOptions(m)
+	return m
 }
 
 func boolSetter(dst *bool) func(string) error {
@@ -148,7 +154,7 @@ func loadConfig(fs *flag.FlagSet, args []string, keys ...string) (Config, error)
 		fs.Var(flags[i], o.key, o.usage+" (env PORTCULLIS_"+envName(o.key)+")")
 	}
 	configFile := fs.String("config", os.Getenv("PORTCULLIS_CONFIG"), "YAML configuration file (env PORTCULLIS_CONFIG)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		return cfg, err
 	}
 	if *configFile != "" {
@@ -175,6 +181,44 @@ func loadConfig(fs *flag.FlagSet, args []string, keys ...string) (Config, error)
 		}
 	}
 	return cfg, cfg.validate(keys)
+}
+
+// flagsFirst moves flags given after positional arguments in front of them, so that
+// "users import FILE --dry-run" means what it says (the flag package stops at the first
+// positional argument). Everything after "--" stays positional.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // the flag package reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	if len(positional) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), positional...)
 }
 
 func envName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, "-", "_")) }
@@ -264,6 +308,12 @@ func (c Config) validate(keys []string) error {
 	}
 	if c.has(keys, "session-idle") && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionAbsolute) {
 		return &configError{"session_idle", "must be at least 1m and no longer than session_absolute"}
+	}
+	if err := c.validateMail(keys); err != nil {
+		return err
+	}
+	if err := c.validatePasswords(keys); err != nil {
+		return err
 	}
 	if c.has(keys, "rp-id") && c.RPID != "" {
 		u, _ := url.Parse(c.Issuer)

@@ -24,7 +24,10 @@ Commands:
   clients create|list|show|delete|rotate-secret
                         manage OIDC clients
   keys list|rotate      manage token signing keys
-  users create          add a user and print their enrollment link
+  orgs create|list|show|set-policy|adoption
+                        manage organisations and their passkey policy
+  users create|import   add a user (or import a CSV of joiners and leavers) and print
+                        enrollment links
   setup-link            print a fresh first-run setup link (while no admin exists)
   version               print the version
 
@@ -59,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdClients(ctx, rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout, stderr)
+	case "orgs":
+		return cmdOrgs(ctx, rest, stdout, stderr)
 	case "users":
 		return cmdUsers(ctx, rest, stdout, stderr)
 	case "setup-link":

@@ -18,7 +18,9 @@ import (
 	"github.com/portcullis-id/portcullis/authn/enroll"
 	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/passkey"
+	"github.com/portcullis-id/portcullis/authn/password"
 	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/authn/throttle"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/health"
 	"github.com/portcullis-id/portcullis/internal/httpx"
@@ -29,8 +31,8 @@ import (
 	"github.com/portcullis-id/portcullis/ui/account"
 )
 
-var serveKeys = []string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
-	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name"}
+var serveKeys = append(append([]string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
+	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name"}, mailKeys...), passwordKeys...)
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
@@ -70,6 +72,7 @@ type app struct {
 	passkeys *passkey.Service
 	sessions *session.Store
 	links    *enroll.Links
+	throttle *throttle.Limiter
 }
 
 // build wires every component; it is the only place that knows them all.
@@ -103,20 +106,29 @@ func build(ctx context.Context, e *env) (*app, error) {
 	if rpName == "" {
 		rpName = "Portcullis"
 	}
-	passkeys, err := passkey.New(passkey.Config{RPID: rpID, RPDisplayName: rpName,
+	passkeys, err := passkey.New(passkey.Config{RPID: rpID, RPDisplayName: rpName, Policies: users,
 		Origins: append([]string{u.Scheme + "://" + u.Host}, e.cfg.RPOrigins...)}, e.db, e.secret.Hasher("passkey"), users)
 	if err != nil {
 		return nil, err
 	}
 	ceremonies := &login.CeremonyCookie{Secure: https}
+	hasher, err := password.NewHasher(e.cfg.Passwords.Argon2)
+	if err != nil {
+		return nil, &configError{"password", err.Error()}
+	}
+	limiter := throttle.New(e.db, nil)
 
 	r := mux.NewRouter()
 	prov.Mount(r)
-	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: prov.Cache, Audit: auditLog,
-		UI: renderer, CSRF: csrf, Cookies: ceremonies}).Mount(r)
+	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: prov.Cache, Orgs: users,
+		Users: users, Audit: auditLog, UI: renderer, CSRF: csrf, Cookies: ceremonies,
+		Passwords: &login.Passwords{Hasher: hasher, Limiter: limiter, Account: e.cfg.Passwords.accountRule(),
+			IP: e.cfg.Passwords.ipRule()},
+		Steps: &login.StepCookie{Sealer: e.secret.Sealer("signin-step"), Secure: https}}).Mount(r)
 	links := &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}
 	(&enroll.Handler{DB: e.db, Links: links, Users: users,
-		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf}).Mount(r)
+		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf,
+		Passwords: hasher}).Mount(r)
 	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
 		UI: renderer, CSRF: csrf}).Mount(r)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
@@ -128,7 +140,8 @@ func build(ctx context.Context, e *env) (*app, error) {
 		renderer.Error(w, req, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.", "")
 	})
 	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
-	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links}, nil
+	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
+		throttle: limiter}, nil
 }
 
 // serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
@@ -192,6 +205,9 @@ func (a *app) janitor(ctx context.Context) {
 		}
 		if _, err := a.provider.Pending.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge expired pending authorize requests", "err", err)
+		}
+		if _, err := a.throttle.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge attempt counters", "err", err)
 		}
 		if _, err := a.passkeys.PurgeCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge expired passkey ceremonies", "err", err)

@@ -604,8 +604,8 @@ func pkRegisteredElsewhere(t *testing.T, s *testServer) *softKey {
 func TestSignInOtherOrganisation(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *testServer) {
 		ctx := context.Background()
-		if err := s.env.db.Conn(ctx).Exec(`INSERT INTO organisations (id, slug, name, created_at) VALUES (?, ?, ?, ?)`,
-			"org-acme", "acme", "Acme", time.Now().UTC()).Error; err != nil {
+		if err := s.env.db.Conn(ctx).Exec(`INSERT INTO organisations (id, slug, name, passkey_mode, created_at) VALUES (?, ?, ?, ?, ?)`,
+			"org-acme", "acme", "Acme", "mandatory", time.Now().UTC()).Error; err != nil {
 			t.Fatal(err)
 		}
 		dave := pkEnroll(t, s, "dave", newSoftKey(s.URL, false), "", "--org", "acme")

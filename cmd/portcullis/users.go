@@ -21,9 +21,15 @@ func links(e *env) *enroll.Links {
 	return &enroll.Links{DB: e.db, Hasher: e.secret.Hasher("link")}
 }
 
+const usersUsage = `usage: portcullis users create --username NAME [--org SLUG] [--display-name …] [--email …] [--role ROLE]… [--valid-for 168h] [--output json]
+       portcullis users import --org SLUG FILE [--mode joiners|leavers|full-sync] [--dry-run] [--valid-for 168h] [--output json]`
+
 func cmdUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "import" {
+		return cmdUsersImport(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: portcullis users create --username NAME [--org SLUG] [--display-name …] [--email …] [--role ROLE]… [--valid-for 168h] [--output json]")
+		return errors.New(usersUsage)
 	}
 	fs := newFlagSet("users create", stderr)
 	var u directory.User
@@ -35,7 +41,7 @@ func cmdUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var((*listFlag)(&u.Roles), "role", "role (repeatable; admin is built in)")
 	validFor := fs.Duration("valid-for", 7*24*time.Hour, "how long the enrollment link works")
 	output := fs.String("output", "text", "text or json")
-	cfg, err := loadConfig(fs, args[1:], dbKeys...)
+	cfg, err := loadConfig(fs, args[1:], append(dbKeys, mailKeys...)...)
 	if err != nil {
 		return err
 	}
@@ -82,11 +88,22 @@ func cmdUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	link := cfg.Issuer + "/enroll/" + token
+	m, err := newUserMailer(cfg, e)
+	if err != nil {
+		return err
+	}
+	emailed, err := m.enrollment(ctx, o, u, link, *validFor)
+	if err != nil {
+		e.log.Error("enrollment email failed; hand the link over instead", "user_id", u.ID, "err", err)
+	}
 	if *output == "json" {
 		return json.NewEncoder(stdout).Encode(map[string]any{"user_id": u.ID, "username": u.Username, "org_id": u.OrgID,
-			"enrollment_url": link, "expires_at": time.Now().Add(*validFor).UTC()})
+			"enrollment_url": link, "emailed": emailed, "expires_at": time.Now().Add(*validFor).UTC()})
 	}
 	fmt.Fprintf(stdout, "created user %s (%s)\nenrollment link (single use, valid %s): %s\n", u.Username, u.ID, *validFor, link)
+	if emailed {
+		fmt.Fprintf(stdout, "the link was emailed to %s\n", u.Email)
+	}
 	return nil
 }
 

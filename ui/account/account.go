@@ -5,7 +5,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
-	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/ui"
 )
@@ -30,6 +28,7 @@ type Passkeys interface {
 	List(ctx context.Context, userID string) ([]passkey.Credential, error)
 	Rename(ctx context.Context, userID, id, name string) error
 	Remove(ctx context.Context, userID, id string) error
+	Count(ctx context.Context, userID string) (int, error)
 	BeginRegistration(ctx context.Context, user directory.User) ([]byte, string, error)
 	FinishRegistration(ctx context.Context, ceremony string, user directory.User, credentialJSON []byte, name, addedVia string) (passkey.Credential, error)
 	BeginLogin(ctx context.Context, orgID, username string) ([]byte, string, error)
@@ -137,7 +136,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	p := accountPage{Base: ui.Base{Title: "Your account", CSRFToken: h.CSRF.Token(w, r), Script: true, SignedIn: true, Wide: true,
 		Data: ui.ScriptData{Finish: "/account/verify/finish"}},
-		User: u, Fresh: h.now().Sub(sess.VerifiedAt) < FreshCheck,
+		User: u, Fresh: h.fresh(sess, len(creds)),
 		Notice: noticeText(r.URL.Query().Get("done")), Error: errorText(r.URL.Query().Get("error"))}
 	for _, c := range creds {
 		kind := "Device-bound"
@@ -227,113 +226,6 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request) {
 	}
 	h.record(r, u, "passkey.removed", map[string]any{"passkey": id})
 	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
-}
-
-func (h *Handler) afterError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if errors.Is(err, passkey.ErrInvalidName) {
-		http.Redirect(w, r, "/account?error=name", http.StatusSeeOther)
-		return
-	}
-	if errors.Is(err, passkey.ErrNotFound) || errors.Is(err, database.ErrNotFound) {
-		http.Redirect(w, r, "/account?error=missing", http.StatusSeeOther)
-		return
-	}
-	h.serverError(w, r, what, err)
-}
-
-// verifyBegin starts a fresh passkey check for the signed-in user (before adding a passkey).
-func (h *Handler) verifyBegin(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := h.current(w, r, false)
-	if !ok {
-		return
-	}
-	var req struct{}
-	if !h.CSRF.ReadJSON(w, r, &req) {
-		return
-	}
-	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), u.OrgID, u.Username)
-	if err != nil {
-		httpx.JSONServerError(w, r, "begin passkey check", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts), "message": "Confirm it's you with your passkey."})
-}
-
-func (h *Handler) verifyFinish(w http.ResponseWriter, r *http.Request) {
-	sess, u, ok := h.current(w, r, false)
-	if !ok {
-		return
-	}
-	var req struct {
-		Credential json.RawMessage `json:"credential"`
-	}
-	if !h.CSRF.ReadJSON(w, r, &req) {
-		return
-	}
-	who, _, err := h.Passkeys.FinishLogin(r.Context(), h.Ceremonies.Take(w, r), req.Credential)
-	if err == nil && who.ID != u.ID {
-		err = passkey.ErrNotRecognised
-	}
-	if err != nil {
-		h.record(r, u, "passkey.check_failed", map[string]any{"reason": passkey.Detail(err)})
-		httpx.JSON(w, http.StatusUnauthorized, map[string]string{"error": "That passkey did not confirm it's you. Try again."})
-		return
-	}
-	if err := h.Sessions.Store.MarkVerified(r.Context(), sess.ID, h.now()); err != nil {
-		httpx.JSONServerError(w, r, "mark session verified", err)
-		return
-	}
-	h.record(r, u, "passkey.checked", map[string]any{"sid": sess.ID})
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
-}
-
-func (h *Handler) addBegin(w http.ResponseWriter, r *http.Request) {
-	sess, u, ok := h.current(w, r, false)
-	if !ok {
-		return
-	}
-	var req struct{}
-	if !h.CSRF.ReadJSON(w, r, &req) {
-		return
-	}
-	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
-		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
-		return
-	}
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
-	if err != nil {
-		httpx.JSONServerError(w, r, "begin registration", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
-}
-
-func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
-	sess, u, ok := h.current(w, r, false)
-	if !ok {
-		return
-	}
-	var req struct {
-		Credential json.RawMessage `json:"credential"`
-		Name       string          `json:"name"`
-	}
-	if !h.CSRF.ReadJSON(w, r, &req) {
-		return
-	}
-	if h.now().Sub(sess.VerifiedAt) >= FreshCheck {
-		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
-		return
-	}
-	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), passkey.AddedViaAccount)
-	if err != nil {
-		h.record(r, u, "passkey.registration_failed", map[string]any{"via": "account", "reason": passkey.Detail(err)})
-		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": "Your passkey could not be created. Please try again."})
-		return
-	}
-	h.record(r, u, "passkey.added", map[string]any{"via": "account", "passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account?done=added"})
 }
 
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {

@@ -158,6 +158,11 @@
     var form = document.getElementById("username-form");
     if (form) {
       form.addEventListener("submit", function (ev) {
+        // "Sign in with password" posts the form as it is; Continue runs the passkey ceremony.
+        if (ev.submitter && ev.submitter.id === "password-submit") { return; }
+        // Enter in a filled-in password field means the password too.
+        var pw = document.getElementById("password"), pwButton = document.getElementById("password-submit");
+        if (pw && pw.value && pwButton) { form.action = pwButton.formAction; return; }
         ev.preventDefault();
         var username = document.getElementById("username").value.trim();
         if (!username) { say("Enter your username.", true); return; }
