@@ -40,6 +40,19 @@ func profileClaims(u directory.User, scopes fosite.Arguments) map[string]any {
 		}
 		out["updated_at"] = u.UpdatedAt.Unix()
 	}
+	// Issue 4: "org" names the user's organisation, "roles" lists their roles (the built-in
+	// admin and free-form ones; an empty list says "none", not "unknown").
+	if scopes.Has("org") {
+		out["org_id"] = u.OrgID
+		out["org_name"] = u.OrgName
+	}
+	if scopes.Has("roles") {
+		roles := u.Roles
+		if roles == nil {
+			roles = []string{}
+		}
+		out["roles"] = roles
+	}
 	// Only a verified address is released: an unverified one could be anybody's.
 	if scopes.Has("email") && u.Email != "" && u.EmailVerified {
 		out["email"] = u.Email

@@ -8,10 +8,15 @@ import (
 
 // Scopes and claims we support; discovery lists exactly these.
 var (
-	SupportedScopes = []string{"openid", "profile", "email", "offline_access"}
+	SupportedScopes = []string{"openid", "profile", "email", "offline_access", "org", "roles"}
 	SupportedClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "sid",
-		"name", "preferred_username", "updated_at", "email", "email_verified"}
+		"name", "preferred_username", "updated_at", "email", "email_verified", "org_id", "org_name", "roles"}
 )
+
+// ACRPassword is the acr of a password sign-in. OIDC Core 2 gives "0" to an authentication that
+// does not meet ISO/IEC 29115 level 1 assurance; a relying party that needs a passkey asks for
+// acr_values=phr (ACRPhishingResistant).
+const ACRPassword = "0"
 
 // discovery serves OpenID Connect Discovery 1.0 metadata (also valid as RFC 8414 metadata).
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +45,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported":                    []string{"ES256", "RS256"},
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"prompt_values_supported":                                  []string{"none", "login", "consent"},
-		"acr_values_supported":                                     []string{ACRPhishingResistant},
+		"acr_values_supported":                                     []string{ACRPhishingResistant, ACRPassword},
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
 		"introspection_endpoint_auth_methods_supported":            confidentialMethods,

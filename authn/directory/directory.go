@@ -39,6 +39,8 @@ type User struct {
 	HasPassword bool
 	// PasskeySkippedAt: when the user last chose "Do this later" at the passkey prompt.
 	PasskeySkippedAt *time.Time
+	// OrgName is the name of the user's organisation (for the "org" scope's org_name claim).
+	OrgName string
 }
 
 // Active reports whether the user may sign in and use tokens.
@@ -72,12 +74,13 @@ type userRow struct {
 	CreatedAt, UpdatedAt                    time.Time
 	HasPassword                             bool
 	PasskeySkippedAt                        *time.Time
+	OrgName                                 string
 }
 
 func (r userRow) user() User {
 	u := User{ID: r.ID, OrgID: r.OrgID, Username: r.Username, DisplayName: r.DisplayName, Email: r.Email,
 		EmailVerified: r.EmailVerified, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		HasPassword: r.HasPassword}
+		HasPassword: r.HasPassword, OrgName: r.OrgName}
 	if r.PasskeySkippedAt != nil {
 		t := r.PasskeySkippedAt.UTC()
 		u.PasskeySkippedAt = &t
@@ -88,7 +91,8 @@ func (r userRow) user() User {
 // userCols is what a User is read from; insertCols what CreateUser writes.
 const (
 	insertCols = `id, org_id, username, display_name, email, email_verified, status, created_at, updated_at`
-	userCols   = insertCols + `, password_hash <> '' AS has_password, passkey_skipped_at`
+	userCols   = insertCols + `, password_hash <> '' AS has_password, passkey_skipped_at,
+		(SELECT o.name FROM organisations o WHERE o.id = users.org_id) AS org_name`
 )
 
 // CreateUser stores a new user with a fresh random id; the username must be unique in its org.

@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/provider"
 )
 
 // setPassword sets the person's password from an enrollment link, where the policy allows it:
@@ -96,7 +97,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "password",
-		AMR: []string{"pwd"}, ACR: "0", AuthTime: now})
+		AMR: []string{"pwd"}, ACR: provider.ACRPassword, AuthTime: now})
 	if err != nil {
 		h.serverError(w, r, "start session", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis-id/portcullis/authn/throttle"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/provider"
 	"github.com/portcullis-id/portcullis/ui"
 )
 
@@ -23,7 +24,7 @@ import (
 // assurance that the person is phishing-resistant, so acr_values=phr asks for a passkey).
 const (
 	AMRPassword = "pwd"
-	ACRPassword = "0"
+	ACRPassword = provider.ACRPassword
 )
 
 // Passwords is what password sign-in needs: the hasher and the attempt limits.

@@ -279,3 +279,49 @@ func TestUsersImport(t *testing.T) {
 		}
 	})
 }
+
+// TestRolesAndOrgScopes: the "roles" scope puts the user's roles in the ID token and userinfo, the
+// "org" scope their organisation's id and name; without the scopes neither appears.
+func TestRolesAndOrgScopes(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *testServer) {
+		org := s.createOrg(t, "umbrella", "mandatory")
+		u := s.createUser("alice", func(u *directory.User) { u.OrgID, u.Roles = org.ID, []string{"editor", "admin"} })
+		c := s.createClient("--name", "Umbrella app", "--org", "umbrella", "--redirect-uri", callback)
+		type claims struct {
+			Roles   *[]string `json:"roles"`
+			OrgID   string    `json:"org_id"`
+			OrgName string    `json:"org_name"`
+		}
+		for _, tc := range []struct {
+			scopes []string
+			want   bool
+		}{{[]string{"openid", "org", "roles"}, true}, {[]string{"openid", "profile"}, false}} {
+			f := signedInCodeFlow(t, s, newRP(t, s, c, tc.scopes...), u)
+			var got claims
+			if err := f.idToken.Claims(&got); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.want {
+				if got.Roles != nil || got.OrgID != "" || got.OrgName != "" {
+					t.Fatalf("scopes %v released %+v", tc.scopes, got)
+				}
+				continue
+			}
+			if got.Roles == nil || strings.Join(*got.Roles, ",") != "admin,editor" || got.OrgID != org.ID || got.OrgName != "Umbrella Ltd" {
+				t.Fatalf("scopes %v: %+v", tc.scopes, got)
+			}
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+f.tok.AccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var info claims
+			err = json.NewDecoder(resp.Body).Decode(&info)
+			resp.Body.Close()
+			if err != nil || info.Roles == nil || len(*info.Roles) != 2 || info.OrgName != "Umbrella Ltd" {
+				t.Fatalf("userinfo: %+v, %v", info, err)
+			}
+		}
+	})
+}

@@ -35,7 +35,7 @@ const (
 
 // defaultScopes are granted to a client when the spec names none.
 func defaultScopes() []string {
-	return []string{"openid", "profile", "email", "offline_access"}
+	return []string{"openid", "profile", "email", "offline_access", "org", "roles"}
 }
 
 // allowedScopes are the scopes Portcullis knows; a client may be allowed only these.
@@ -53,7 +53,7 @@ var allowedGrantTypes = map[string]bool{
 //   - OrgID: the system organisation; Type: confidential;
 //   - GrantTypes: authorization_code and refresh_token when there are redirect URIs (or the
 //     client is public), otherwise client_credentials;
-//   - Scopes: openid, profile, email, offline_access;
+//   - Scopes: openid, profile, email, offline_access, org, roles;
 //   - AuthMethod: none for public clients; for confidential ones private_key_jwt when a key set
 //     is given, otherwise client_secret_basic;
 //   - AuthSigningAlg, for private_key_jwt only: with an inline key set ES256 when its first
