@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 
 	"github.com/portcullis-id/portcullis/internal/testdb"
 )
@@ -139,4 +142,58 @@ func TestBrowserTightenedPolicyRefusesSyncedPasskey(t *testing.T) {
 	laptop.navigate(e2.EnrollmentURL)
 	laptop.click("#passkey-create")
 	laptop.waitPath(s.URL, "/account")
+}
+
+// TestBrowserImportJoinersAndLeavers: a CSV import creates joiners, one of whom opens the
+// enrollment link in a browser, creates a passkey and signs in to a relying party; a leavers import
+// then disables him: his refresh token stops working and his browser session is over.
+func TestBrowserImportJoinersAndLeavers(t *testing.T) {
+	s := startServer(t, testdb.SQLiteDSN(t), "")
+	org := s.createOrg(t, "hooli", "mandatory")
+	res, err := s.importCSV(t, "hooli", "username,display_name,email,roles\n"+
+		"gavin,Gavin,gavin@example.com,admin\nrichard,Richard,richard@example.com,editor\n")
+	if err != nil || len(res.Created) != 2 {
+		t.Fatalf("joiners: %+v, %v", res, err)
+	}
+	var link string
+	for _, c := range res.Created {
+		if c.Username == "richard" {
+			link = c.EnrollmentURL
+		}
+	}
+	d := newBrowserDevice(t, "richard's laptop", deviceBoundKeys)
+	d.navigate(link)
+	d.click("#passkey-create")
+	d.waitPath(s.URL, "/account")
+
+	cb := newRPCallback(t)
+	c := s.createClient("--name", "Hooli app", "--org", "hooli", "--type", "public", "--redirect-uri", cb.URL)
+	r := newRP(t, s, c, "openid", "offline_access")
+	r.config.RedirectURL = cb.URL
+	f := r.browserFlow()
+	d.navigate(f.URL) // signed in already: straight back with a code
+	code := cb.waitCode(t, d, f)
+	tok, err := r.config.Exchange(context.Background(), code, oauth2.VerifierOption(f.verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("exchange: %v (refresh token %q)", err, tok.RefreshToken)
+	}
+
+	if _, err := s.importCSV(t, "hooli", "username\nrichard\n", "--mode", "leavers"); err != nil {
+		t.Fatal(err)
+	}
+	if s.user(t, org.ID, "richard").Active() {
+		t.Fatal("the leaver is still active")
+	}
+	if _, err := r.refresh(tok.RefreshToken); err == nil {
+		t.Fatal("the leaver's refresh token still works")
+	}
+	d.expectSignedOut(s.URL)
+	// And his passkey no longer signs him in.
+	f = r.browserFlow()
+	d.openSignIn(s.URL, f.URL)
+	d.click("#passkey-any")
+	if msg := d.waitStatusError(); msg == "" {
+		t.Fatal("no error for a disabled user's passkey")
+	}
+	cb.noCallback(t)
 }
