@@ -151,7 +151,12 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 	var resp fosite.AuthorizeResponder
 	err = p.Pending.DB.InTx(ctx, func(ctx context.Context) error {
 		var err error
+		// The code and its PKCE and OpenID Connect requests go into one row.
+		ctx = p.Store.GatherCode(ctx)
 		if resp, err = p.OAuth2.NewAuthorizeResponse(ctx, ar, fs); err != nil {
+			return err
+		}
+		if err := p.Store.FlushCode(ctx); err != nil {
 			return err
 		}
 		if pendingID != "" {

@@ -2,7 +2,12 @@ package provider
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-id/portcullis/internal/database"
@@ -21,7 +26,15 @@ type Pending struct {
 }
 
 // PendingStore keeps pending authorize requests.
-type PendingStore struct{ DB *database.DB }
+type PendingStore struct {
+	DB *database.DB
+
+	// get is the lookup prepared once: a sign-in reads its pending request four times (the
+	// sign-in page, both halves of the ceremony and the resume), and gorm's scan into a struct
+	// cost more than the query.
+	getMu sync.Mutex
+	get   atomic.Pointer[sql.Stmt]
+}
 
 // Create parks a validated authorize request.
 func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Values, viaPAR bool, now time.Time) (Pending, error) {
@@ -32,27 +45,57 @@ func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Val
 	return p, err
 }
 
+const selectPending = `SELECT id, client_id, form, via_par, created_at, expires_at FROM pending_authorizations
+	WHERE id = $1`
+
 // Get returns a pending request that has not expired (database.ErrNotFound otherwise).
 func (s *PendingStore) Get(ctx context.Context, id string, now time.Time) (Pending, error) {
-	var r struct {
-		ID, ClientID, Form   string
-		ViaPar               bool
-		CreatedAt, ExpiresAt time.Time
+	var p Pending
+	var form string
+	var row *sql.Row
+	if tx, ok := database.TxFrom(ctx); ok {
+		// Inside a caller's transaction: on its connection.
+		row = tx.WithContext(ctx).Raw(strings.Replace(selectPending, "$1", "?", 1), id).Row()
+	} else {
+		stmt, err := s.statement(ctx)
+		if err != nil {
+			return Pending{}, err
+		}
+		row = stmt.QueryRowContext(ctx, id)
 	}
-	res := s.DB.Conn(ctx).Raw(`SELECT id, client_id, form, via_par, created_at, expires_at FROM pending_authorizations
-		WHERE id = ?`, id).Scan(&r)
-	if res.Error != nil {
-		return Pending{}, res.Error
-	}
-	if res.RowsAffected == 0 || !now.Before(r.ExpiresAt) {
+	err := row.Scan(&p.ID, &p.ClientID, &form, &p.ViaPAR, &p.CreatedAt, &p.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Pending{}, database.ErrNotFound
 	}
-	form, err := url.ParseQuery(r.Form)
 	if err != nil {
 		return Pending{}, err
 	}
-	return Pending{ID: r.ID, ClientID: r.ClientID, Form: form, ViaPAR: r.ViaPar, CreatedAt: r.CreatedAt.UTC(),
-		ExpiresAt: r.ExpiresAt.UTC()}, nil
+	if !now.Before(p.ExpiresAt) {
+		return Pending{}, database.ErrNotFound
+	}
+	if p.Form, err = url.ParseQuery(form); err != nil {
+		return Pending{}, err
+	}
+	p.CreatedAt, p.ExpiresAt = p.CreatedAt.UTC(), p.ExpiresAt.UTC()
+	return p, nil
+}
+
+// statement prepares the lookup once; a failed prepare is tried again next time.
+func (s *PendingStore) statement(ctx context.Context) (*sql.Stmt, error) {
+	if st := s.get.Load(); st != nil {
+		return st, nil
+	}
+	s.getMu.Lock()
+	defer s.getMu.Unlock()
+	if st := s.get.Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.DB.SQL().PrepareContext(ctx, selectPending)
+	if err != nil {
+		return nil, err
+	}
+	s.get.Store(st)
+	return st, nil
 }
 
 // Delete removes a pending request once it has been answered; a request already answered (two

@@ -186,3 +186,34 @@ func TestPendingStoreConformance(t *testing.T) {
 		})
 	})
 }
+
+// Get answers the same inside a caller's transaction, where it must use that transaction's
+// connection (it sees the transaction's own writes).
+func TestPendingGetInTransaction(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		s := &provider.PendingStore{DB: db}
+		now := time.Now().UTC().Truncate(time.Second)
+		form := url.Values{"client_id": {"app"}, "state": {"s1"}}
+		err := db.InTx(context.Background(), func(ctx context.Context) error {
+			p, err := s.Create(ctx, "app", form, true, now)
+			if err != nil {
+				return err
+			}
+			got, err := s.Get(ctx, p.ID, now.Add(time.Second))
+			if err != nil {
+				return err
+			}
+			if got.ID != p.ID || got.ClientID != "app" || !got.ViaPAR || !reflect.DeepEqual(got.Form, form) ||
+				!got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(now.Add(provider.PendingLifespan)) {
+				t.Errorf("in transaction: got %+v", got)
+			}
+			if _, err := s.Get(ctx, "no-such-request", now); !errors.Is(err, database.ErrNotFound) {
+				t.Errorf("unknown id in transaction: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

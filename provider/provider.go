@@ -105,11 +105,15 @@ func New(d Deps) *Provider {
 	}
 	cache := newClientCache(clientSource{d.Clients})
 	st := store.New(d.DB, cache, func() fosite.Session { return NewSession() })
+	core := &tokenStrategy{
+		HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		keys:            d.Keys, issuer: d.Issuer, lifespan: AccessTokenLifespan,
+	}
+	// The store keeps a code's PKCE and OpenID Connect requests in the code's row, which fosite
+	// names by signature for one and by the code itself for the other.
+	st.CodeSignature = core.AuthorizeCodeSignature
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: &tokenStrategy{
-			HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
-			keys:            d.Keys, issuer: d.Issuer, lifespan: AccessTokenLifespan,
-		},
+		CoreStrategy:               core,
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: d.Keys.Signer(), Config: cfg},
 		Signer:                     d.Keys.Signer(),
 	}

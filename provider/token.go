@@ -26,6 +26,15 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, nil, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
 		return
 	}
+	// A code's PKCE and OpenID Connect parts are read once with the code, and used up for good
+	// only if this request fails (a successful exchange deactivates the code itself).
+	ctx, done := p.Store.TrackExchange(ctx)
+	issued := false
+	defer func() {
+		if err := done(issued); err != nil {
+			p.log(ctx).Error("use up PKCE and OpenID Connect state of a failed code exchange", "err", err)
+		}
+	}()
 	sess := NewSession()
 	ar, err := p.OAuth2.NewAccessRequest(ctx, r, sess)
 	if err != nil {
@@ -70,6 +79,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, ar, err)
 		return
 	}
+	issued = true
 	if !grant.ExactOne("client_credentials") {
 		// Client-credential grants are machine traffic at high rates; the audit log records
 		// the grants that act for a person.

@@ -28,6 +28,8 @@ var (
 type DB struct {
 	*gorm.DB
 	Dialect migrations.Dialect
+
+	stmts *stmtPool // nil for a DB not made by Open
 }
 
 // ParseDSN checks a database setting (`sqlite:PATH` or `postgres://…`) and names its dialect.
@@ -67,9 +69,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Statements are prepared and cached by stmtPool (stmtcache.go), not by gorm's PrepareStmt.
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
-		PrepareStmt:            true,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
@@ -104,7 +106,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db := &DB{DB: g, Dialect: dialect}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	pool := newStmtPool(sqlDB)
+	g.ConnPool, g.Statement.ConnPool = pool, pool
+	db := &DB{DB: g, Dialect: dialect, stmts: pool}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.Ping(pctx); err != nil {
@@ -177,6 +185,9 @@ func (db *DB) Close() error {
 	sqlDB, err := db.DB.DB()
 	if err != nil {
 		return err
+	}
+	if db.stmts != nil {
+		db.stmts.close()
 	}
 	return sqlDB.Close()
 }

@@ -20,7 +20,7 @@ func TestNormalizeDefaults(t *testing.T) {
 			want: Spec{Name: "Web", OrgID: "system", Type: TypeConfidential,
 				RedirectURIs: []string{"https://a.example/cb"},
 				GrantTypes:   []string{"authorization_code", "refresh_token"},
-				Scopes:       []string{"openid", "profile", "email", "offline_access"},
+				Scopes:       []string{"openid", "profile", "email", "offline_access", "org", "roles"},
 				AuthMethod:   "client_secret_basic", IDTokenAlg: "ES256"},
 		},
 		{
@@ -28,7 +28,7 @@ func TestNormalizeDefaults(t *testing.T) {
 			spec: Spec{Name: "Svc", OrgID: "acme"},
 			want: Spec{Name: "Svc", OrgID: "acme", Type: TypeConfidential,
 				GrantTypes: []string{"client_credentials"},
-				Scopes:     []string{"openid", "profile", "email", "offline_access"},
+				Scopes:     []string{"openid", "profile", "email", "offline_access", "org", "roles"},
 				AuthMethod: "client_secret_basic", IDTokenAlg: "ES256"},
 		},
 		{
@@ -45,7 +45,7 @@ func TestNormalizeDefaults(t *testing.T) {
 			spec: Spec{Name: "Svc", JWKSURI: "https://svc.example/jwks.json", IDTokenAlg: "RS256"},
 			want: Spec{Name: "Svc", OrgID: "system", Type: TypeConfidential,
 				GrantTypes: []string{"client_credentials"},
-				Scopes:     []string{"openid", "profile", "email", "offline_access"},
+				Scopes:     []string{"openid", "profile", "email", "offline_access", "org", "roles"},
 				AuthMethod: "private_key_jwt", JWKSURI: "https://svc.example/jwks.json", AuthSigningAlg: "RS256",
 				IDTokenAlg: "RS256"},
 		},
@@ -54,7 +54,7 @@ func TestNormalizeDefaults(t *testing.T) {
 			spec: Spec{Name: "Svc", JWKS: ecJWKS},
 			want: Spec{Name: "Svc", OrgID: "system", Type: TypeConfidential,
 				GrantTypes: []string{"client_credentials"},
-				Scopes:     []string{"openid", "profile", "email", "offline_access"},
+				Scopes:     []string{"openid", "profile", "email", "offline_access", "org", "roles"},
 				AuthMethod: "private_key_jwt", JWKS: ecJWKS, AuthSigningAlg: "ES256", IDTokenAlg: "ES256"},
 		},
 	}

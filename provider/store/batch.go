@@ -34,8 +34,9 @@ type batcher struct {
 	once  sync.Once
 	limit int
 
-	conn *sql.Conn
-	stmt *sql.Stmt
+	conn   *sql.Conn
+	stmt   *sql.Stmt // prepared on conn: single rows
+	txStmt *sql.Stmt // prepared on the pool: bound to a batch's transaction with Tx.StmtContext
 
 	quit    chan struct{}
 	stopped chan struct{}
@@ -84,7 +85,12 @@ func (b *batcher) close() {
 
 func (b *batcher) run() {
 	defer close(b.stopped)
-	defer b.reset()
+	defer func() {
+		b.reset()
+		if b.txStmt != nil {
+			b.txStmt.Close()
+		}
+	}()
 	batch := make([]insertJob, 0, b.limit)
 	busy := false
 	timer := time.NewTimer(time.Hour)
@@ -141,9 +147,21 @@ func (b *batcher) run() {
 
 // connection returns the writer's own connection: its page cache stays warm because no other
 // connection's write invalidates it between two batches.
+//
+// A batch's transaction cannot use stmt: database/sql prepares a statement that belongs to a
+// Conn again for every transaction (as it would for one from another transaction), which was a
+// twentieth of the client-credentials grant's CPU. txStmt, prepared on the pool, is prepared on
+// this connection once and reused by every transaction on it.
 func (b *batcher) connection(ctx context.Context) (*sql.Conn, *sql.Stmt, error) {
 	if b.conn != nil {
 		return b.conn, b.stmt, nil
+	}
+	if b.txStmt == nil {
+		st, err := b.db.SQL().PrepareContext(ctx, insertSQL)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.txStmt = st
 	}
 	conn, err := b.db.SQL().Conn(ctx)
 	if err != nil {
@@ -197,7 +215,7 @@ func (b *batcher) tryCommit(ctx context.Context, batch []insertJob) error {
 	if err != nil {
 		return err
 	}
-	ts := tx.StmtContext(ctx, stmt)
+	ts := tx.StmtContext(ctx, b.txStmt)
 	for _, j := range batch {
 		if _, err := ts.ExecContext(ctx, j.args...); err != nil {
 			_ = tx.Rollback()

@@ -55,6 +55,11 @@ type Store struct {
 	now        func() time.Time
 	batch      *batcher
 
+	// CodeSignature maps an authorization code to its storage signature (the provider sets it
+	// to its token strategy's). Without it, OpenID Connect requests are stored in rows of their
+	// own, keyed by the code.
+	CodeSignature func(ctx context.Context, code string) string
+
 	prepMu     sync.Mutex
 	selectStmt atomic.Pointer[sql.Stmt]
 }
@@ -98,6 +103,10 @@ type stored struct {
 	State         string   `json:"state,omitempty"`
 	ResponseMode  string   `json:"response_mode,omitempty"`
 	DefaultMode   string   `json:"default_response_mode,omitempty"`
+	// Code rows written by FlushCode (code.go) only.
+	Merged bool  `json:"merged,omitempty"`
+	PKCE   *part `json:"pkce,omitempty"`
+	OIDC   *part `json:"oidc,omitempty"`
 }
 
 // WithoutCredentials copies a request form without client credentials, which must never be
@@ -126,10 +135,11 @@ func expiry(req fosite.Requester, tt fosite.TokenType) time.Time {
 	return farFuture
 }
 
-func (s *Store) create(ctx context.Context, kind, signature string, req fosite.Requester, tt fosite.TokenType) error {
+// toStored is the JSON form of req.
+func (s *Store) toStored(req fosite.Requester) (stored, error) {
 	sess, err := json.Marshal(req.GetSession())
 	if err != nil {
-		return fmt.Errorf("serialize session: %w", err)
+		return stored{}, fmt.Errorf("serialize session: %w", err)
 	}
 	st := stored{
 		ID:                req.GetID(),
@@ -151,10 +161,11 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 		st.ResponseMode = string(ar.GetResponseMode())
 		st.DefaultMode = string(ar.GetDefaultResponseMode())
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
+	return st, nil
+}
+
+// rowArgs are the insert arguments of a token row; data is the last.
+func (s *Store) rowArgs(kind, signature string, req fosite.Requester, tt fosite.TokenType, st stored, data []byte) []any {
 	var subject, sid string
 	if sess := req.GetSession(); sess != nil {
 		subject = sess.GetSubject()
@@ -166,7 +177,29 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 	if requestedAt.IsZero() {
 		requestedAt = s.now()
 	}
-	args := []any{kind, signature, req.GetID(), st.ClientID, subject, sid, true, requestedAt, expiry(req, tt), string(data)}
+	return []any{kind, signature, req.GetID(), st.ClientID, subject, sid, true, requestedAt, expiry(req, tt), string(data)}
+}
+
+func (s *Store) create(ctx context.Context, kind, signature string, req fosite.Requester, tt fosite.TokenType) error {
+	st, err := s.toStored(req)
+	if err != nil {
+		return err
+	}
+	if w := gathered(ctx); w != nil && kind == KindCode && w.signature == "" {
+		// Held back until FlushCode, to be written with its PKCE and OpenID Connect parts.
+		w.signature, w.st, w.args = signature, st, s.rowArgs(kind, signature, req, tt, st, nil)
+		return nil
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.insert(ctx, s.rowArgs(kind, signature, req, tt, st, data))
+}
+
+// insert writes one token row: in the caller's transaction if there is one, else by group commit.
+func (s *Store) insert(ctx context.Context, args []any) error {
+	var err error
 	if _, inTx := database.TxFrom(ctx); inTx {
 		err = s.db.Conn(ctx).Exec(gormInsertSQL, args...).Error
 	} else {
@@ -189,14 +222,24 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 	if err := json.Unmarshal([]byte(data), &st); err != nil {
 		return nil, false, fmt.Errorf("stored %s token is corrupt: %w", kind, err)
 	}
+	ar, err := s.hydrate(ctx, kind, &st, session)
+	if err != nil {
+		return nil, false, err
+	}
+	remember(ctx, kind, signature, &st)
+	return ar, active, nil
+}
+
+// hydrate makes a fosite request of a stored one, unmarshalling its session into session.
+func (s *Store) hydrate(ctx context.Context, kind string, st *stored, session fosite.Session) (*fosite.AuthorizeRequest, error) {
 	client, err := s.clients.GetClient(ctx, st.ClientID)
 	if err != nil {
 		// A deleted client takes its tokens with it.
-		return nil, false, fosite.ErrNotFound.WithWrap(err)
+		return nil, fosite.ErrNotFound.WithWrap(err)
 	}
 	if session != nil && len(st.Session) > 0 && string(st.Session) != "null" {
 		if err := json.Unmarshal(st.Session, session); err != nil {
-			return nil, false, fmt.Errorf("stored session is corrupt: %w", err)
+			return nil, fmt.Errorf("stored %s session is corrupt: %w", kind, err)
 		}
 	}
 	ar := fosite.NewAuthorizeRequest()
@@ -207,9 +250,9 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 	ar.GrantedScope = st.GrantedScope
 	ar.RequestedAudience = st.RequestedAudience
 	ar.GrantedAudience = st.GrantedAudience
-	ar.Form = st.Form
-	if ar.Form == nil {
-		ar.Form = url.Values{}
+	ar.Form = url.Values{}
+	for k, v := range st.Form {
+		ar.Form[k] = v
 	}
 	ar.Session = session
 	ar.ResponseTypes = st.ResponseTypes
@@ -221,7 +264,7 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 			ar.RedirectURI = u
 		}
 	}
-	return ar, active, nil
+	return ar, nil
 }
 
 const selectSQL = `SELECT active, data FROM oauth2_tokens WHERE kind = $1 AND signature = $2`
@@ -382,44 +425,6 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	return s.db.Conn(ctx).Exec(`DELETE FROM oauth2_tokens WHERE kind = ? AND request_id = ?`, KindAccess, requestID).Error
-}
-
-// CreatePKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, req fosite.Requester) error {
-	return s.create(ctx, KindPKCE, signature, req, fosite.AuthorizeCode)
-}
-
-// GetPKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	req, _, err := s.get(ctx, KindPKCE, signature, session)
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
-}
-
-// DeletePKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
-	return s.delete(ctx, KindPKCE, signature)
-}
-
-// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
-func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
-	return s.create(ctx, KindOIDC, code, req, fosite.AuthorizeCode)
-}
-
-// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
-func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
-	out, _, err := s.get(ctx, KindOIDC, code, req.GetSession())
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
-func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	return s.delete(ctx, KindOIDC, code)
 }
 
 // CreatePARSession implements fosite.PARStorage.
