@@ -39,11 +39,12 @@ type orgRow struct {
 	AllowSynced        bool
 	AllowedAAGUIDs     string `gorm:"column:allowed_aaguids"`
 	RemindAfterSeconds int64
+	RecoveryCodes      bool
 	CreatedAt          time.Time
 }
 
 const orgCols = `id, slug, name, passkey_mode, passwords_end_at, require_uv, allow_synced, allowed_aaguids,
-	remind_after_seconds, created_at`
+	remind_after_seconds, recovery_codes, created_at`
 
 func (r orgRow) org() (Org, error) {
 	mode, err := policy.ParseMode(r.PasskeyMode)
@@ -51,7 +52,7 @@ func (r orgRow) org() (Org, error) {
 		return Org{}, fmt.Errorf("organisation %s: stored policy: %w", r.ID, err)
 	}
 	p := policy.Policy{Mode: mode, RequireUV: r.RequireUV, AllowSynced: r.AllowSynced,
-		RemindAfter: time.Duration(r.RemindAfterSeconds) * time.Second}
+		RemindAfter: time.Duration(r.RemindAfterSeconds) * time.Second, RecoveryCodes: r.RecoveryCodes}
 	if r.PasswordsEndAt != nil {
 		t := r.PasswordsEndAt.UTC()
 		p.PasswordsEndAt = &t
@@ -148,8 +149,8 @@ func (s *Store) SetPolicy(ctx context.Context, orgID string, p policy.Policy) er
 		end = &t
 	}
 	res := s.db.Conn(ctx).Exec(`UPDATE organisations SET passkey_mode = ?, passwords_end_at = ?, require_uv = ?,
-		allow_synced = ?, allowed_aaguids = ?, remind_after_seconds = ? WHERE id = ?`,
-		string(p.Mode), end, p.RequireUV, p.AllowSynced, string(list), int64(p.RemindAfter/time.Second), orgID)
+		allow_synced = ?, allowed_aaguids = ?, remind_after_seconds = ?, recovery_codes = ? WHERE id = ?`,
+		string(p.Mode), end, p.RequireUV, p.AllowSynced, string(list), int64(p.RemindAfter/time.Second), p.RecoveryCodes, orgID)
 	if res.Error != nil {
 		return res.Error
 	}

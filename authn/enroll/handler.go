@@ -307,7 +307,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			}
 		}
 		sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
-			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now})
+			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now, PasskeyID: cred.ID})
 		if err != nil {
 			httpx.JSONServerError(w, r, "start session", err)
 			return

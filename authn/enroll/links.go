@@ -104,6 +104,12 @@ func (l *Links) ExpireAll(ctx context.Context, purpose string) error {
 		l.now(), purpose).Error
 }
 
+// ExpireForUser kills a user's unused links of a purpose (a new recovery link replaces the old).
+func (l *Links) ExpireForUser(ctx context.Context, purpose, userID string) error {
+	return l.DB.Conn(ctx).Exec(`UPDATE enrollment_links SET expires_at = ? WHERE purpose = ? AND user_id = ? AND used_at IS NULL
+		AND expires_at > ?`, l.now(), purpose, userID, l.now()).Error
+}
+
 // Purge deletes links that expired before cutoff.
 func (l *Links) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	res := l.DB.Conn(ctx).Exec(`DELETE FROM enrollment_links WHERE expires_at < ?`, cutoff.UTC())

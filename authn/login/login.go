@@ -81,6 +81,8 @@ type page struct {
 	Password    bool   // offer password sign-in
 	PasswordURL string // where the password form posts
 	PasskeysOff bool   // the organisation has not turned passkeys on: the password form leads
+	HandoffURL  string // "Sign in from another device" (authn/handoff)
+	RecoverURL  string // "Lost your passkey? Use a recovery code" (authn/recovery)
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +110,8 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t target) pa
 	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
 		Data: ui.ScriptData{Begin: t.base + "/login/begin", BeginAny: t.base + "/login/begin-any",
 			Finish: t.base + "/login/finish", Request: t.pendingID}},
-		ClientName: t.clientName, PasswordURL: t.base + "/login/password" + t.query()}
+		ClientName: t.clientName, PasswordURL: t.base + "/login/password" + t.query(),
+		HandoffURL: t.base + "/login/handoff" + t.query(), RecoverURL: t.base + "/recover-code" + t.query()}
 	if t.org.ID != directory.SystemOrgID {
 		p.OrgName = t.org.Name
 	}
@@ -204,7 +207,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now().UTC()
 	_, err = h.signIn(w, r, user, session.Session{Method: "passkey", AMR: cred.AMR(), ACR: provider.ACRPhishingResistant,
-		AuthTime: now, VerifiedAt: now}, map[string]any{"passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
+		AuthTime: now, VerifiedAt: now, PasskeyID: cred.ID}, map[string]any{"passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
 	if err != nil {
 		httpx.JSONServerError(w, r, "start session", err)
 		return

@@ -5,7 +5,8 @@
 // A Policy is the organisation's setting (Off, Optional or Mandatory), an optional date from which
 // passwords stop working (Mandatory only), and which passkeys count: user verification required or
 // not, synced passkeys accepted or only device-bound ones, and an optional allow-list of
-// authenticator models (AAGUIDs). The package answers:
+// authenticator models (AAGUIDs). It also says whether users may create self-service recovery codes
+// (RecoveryCodes, off by default; authn/recovery owns the codes). The package answers:
 //
 //   - after a successful primary sign-in, what must happen next (AfterSignIn: continue, offer a
 //     passkey with "Do this later", require a passkey, or refuse the password);

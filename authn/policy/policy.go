@@ -60,6 +60,10 @@ type Policy struct {
 	AllowedAAGUIDs []string
 	// RemindAfter is how long "Do this later" lasts under Optional; 0 asks at every sign-in.
 	RemindAfter time.Duration
+	// RecoveryCodes lets users create ten single-use recovery codes that each let them add a
+	// passkey on a new device without an administrator (PRODUCT.md journey 5). Default false:
+	// a code is a bearer secret on paper, which not every organisation accepts.
+	RecoveryCodes bool
 }
 
 // Default is a new organisation's policy: Off (PRODUCT.md: new organisations start at Off), user

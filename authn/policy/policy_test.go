@@ -36,7 +36,7 @@ func TestParseMode(t *testing.T) {
 
 func TestDefault(t *testing.T) {
 	p := Default()
-	if p.Mode != Off || !p.RequireUV || !p.AllowSynced || p.PasswordsEndAt != nil || len(p.AllowedAAGUIDs) != 0 || p.RemindAfter != 0 {
+	if p.Mode != Off || !p.RequireUV || !p.AllowSynced || p.PasswordsEndAt != nil || len(p.AllowedAAGUIDs) != 0 || p.RemindAfter != 0 || p.RecoveryCodes {
 		t.Fatalf("Default() = %+v", p)
 	}
 	if err := p.Validate(); err != nil {

@@ -24,6 +24,9 @@ type Session struct {
 	UserAgent  string
 	IP         string
 	VerifiedAt time.Time // last passkey check in this session (sign-in or a fresh check)
+	// PasskeyID is the passkey (passkey.Credential.ID) a passkey sign-in used, "" otherwise: "I
+	// lost this device" ends the sessions that device's passkey started.
+	PasskeyID string
 }
 
 // Store keeps sessions in the database.
@@ -39,13 +42,14 @@ func NewStore(db *database.DB, hasher *secret.Hasher) *Store {
 }
 
 const selectSessions = `SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-	last_seen_at, expires_at, user_agent, ip, ended_at, verified_at FROM auth_sessions`
+	last_seen_at, expires_at, user_agent, ip, ended_at, verified_at, passkey_id FROM auth_sessions`
 
 type row struct {
 	ID, TokenHash, UserID, OrgID, Method, AMR, ACR string
 	AuthTime, CreatedAt, LastSeenAt, ExpiresAt     time.Time
 	UserAgent, IP                                  string
 	EndedAt, VerifiedAt                            *time.Time
+	PasskeyID                                      string
 }
 
 // Create stores a new session and returns the cookie value that refers to it. The caller fills
@@ -65,9 +69,9 @@ func (s *Store) Create(ctx context.Context, sess Session) (string, Session, erro
 		verified = &v
 	}
 	err := s.db.Conn(ctx).Exec(`INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
-		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at, passkey_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, s.hasher.String(token), sess.UserID, sess.OrgID, sess.Method, string(amr), sess.ACR,
-		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified).Error
+		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified, sess.PasskeyID).Error
 	if err != nil {
 		return "", Session{}, err
 	}
@@ -105,7 +109,7 @@ func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (S
 func (r row) session() Session {
 	sess := Session{ID: r.ID, UserID: r.UserID, OrgID: r.OrgID, Method: r.Method, ACR: r.ACR,
 		AuthTime: r.AuthTime.UTC(), CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(),
-		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP}
+		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP, PasskeyID: r.PasskeyID}
 	if r.VerifiedAt != nil {
 		sess.VerifiedAt = r.VerifiedAt.UTC()
 	}

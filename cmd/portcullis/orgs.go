@@ -31,6 +31,7 @@ type orgJSON struct {
 	AllowSynced    bool       `json:"allow_synced_passkeys"`
 	AllowedAAGUIDs []string   `json:"allowed_aaguids"`
 	RemindAfter    string     `json:"remind_after"`
+	RecoveryCodes  bool       `json:"recovery_codes"`
 	SignInURL      string     `json:"sign_in_url"`
 	CreatedAt      time.Time  `json:"created_at"`
 }
@@ -43,13 +44,14 @@ func toOrgJSON(o directory.Org, issuer string) orgJSON {
 	}
 	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Passkeys: string(p.Mode), PasswordsEndAt: p.PasswordsEndAt,
 		RequireUV: p.RequireUV, AllowSynced: p.AllowSynced, AllowedAAGUIDs: aaguids, RemindAfter: p.RemindAfter.String(),
-		SignInURL: issuer + "/o/" + o.Slug + "/login", CreatedAt: o.CreatedAt}
+		RecoveryCodes: p.RecoveryCodes, SignInURL: issuer + "/o/" + o.Slug + "/login", CreatedAt: o.CreatedAt}
 }
 
 // policyFlags are set-policy's flags; only those given change the policy.
 type policyFlags struct {
 	mode, passwordsEnd, remindAfter string
 	requireUV, allowSynced          bool
+	recoveryCodes                   bool
 	aaguids                         listFlag
 }
 
@@ -60,6 +62,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowSynced, "allow-synced", true, "accept synced passkeys (false: device-bound only)")
 	fs.Var(&f.aaguids, "allowed-aaguid", "allow only this authenticator model (repeatable; \"none\" clears the list)")
 	fs.StringVar(&f.remindAfter, "remind-after", "", "how long \"Do this later\" lasts (e.g. 72h; 0 asks at every sign-in)")
+	fs.BoolVar(&f.recoveryCodes, "recovery-codes", false, "let users create self-service recovery codes (true|false)")
 }
 
 // apply changes p by the flags that were given.
@@ -82,6 +85,8 @@ func (f *policyFlags) apply(fs *flag.FlagSet, p policy.Policy) (policy.Policy, e
 			p.RequireUV = f.requireUV
 		case "allow-synced":
 			p.AllowSynced = f.allowSynced
+		case "recovery-codes":
+			p.RecoveryCodes = f.recoveryCodes
 		case "allowed-aaguid":
 			p.AllowedAAGUIDs = nil
 			for _, a := range f.aaguids {
@@ -259,9 +264,10 @@ func (o *orgCLI) show(org directory.Org) error {
 	}
 	fmt.Fprintf(o.out, "organisation:       %s (%s)\nid:                 %s\nsign-in page:       %s\n"+
 		"passkeys:           %s\npasswords end:      %s\nuser verification:  %s\nsynced passkeys:    %s\n"+
-		"authenticators:     %s\n\"Do this later\":    asked again %s\n",
+		"authenticators:     %s\n\"Do this later\":    asked again %s\nrecovery codes:     %s\n",
 		j.Name, j.Slug, j.ID, j.SignInURL, j.Passkeys, deadline, yesNo(j.RequireUV, "required", "preferred"),
-		yesNo(j.AllowSynced, "accepted", "refused (device-bound only)"), aaguids, remind)
+		yesNo(j.AllowSynced, "accepted", "refused (device-bound only)"), aaguids, remind,
+		yesNo(j.RecoveryCodes, "allowed (self-service)", "not allowed (ask an admin)"))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/enroll"
+	"github.com/portcullis-id/portcullis/authn/handoff"
 	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/password"
@@ -73,6 +74,7 @@ type app struct {
 	sessions *session.Store
 	links    *enroll.Links
 	throttle *throttle.Limiter
+	handoffs *handoff.Store
 }
 
 // build wires every component; it is the only place that knows them all.
@@ -129,8 +131,11 @@ func build(ctx context.Context, e *env) (*app, error) {
 	(&enroll.Handler{DB: e.db, Links: links, Users: users,
 		Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog, UI: renderer, CSRF: csrf,
 		Passwords: hasher}).Mount(r)
+	handoffs := mountHandoff(r, e, passkeys, sessions, users, auditLog, renderer, csrf, ceremonies, prov.Pending, prov.Cache, limiter)
 	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
-		UI: renderer, CSRF: csrf}).Mount(r)
+		UI: renderer, CSRF: csrf, Codes: recoveryCodes(e), Lost: recoveryService(e, passkeys, sessions.Store, prov.Store, auditLog),
+		Handoffs: handoffs}).Mount(r)
+	mountRecovery(r, e, users, passkeys, sessions, ceremonies, auditLog, renderer, csrf, prov, limiter)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
 	ui.MountStatic(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -141,7 +146,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	})
 	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
 	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
-		throttle: limiter}, nil
+		throttle: limiter, handoffs: handoffs}, nil
 }
 
 // serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
@@ -205,6 +210,9 @@ func (a *app) janitor(ctx context.Context) {
 		}
 		if _, err := a.provider.Pending.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge expired pending authorize requests", "err", err)
+		}
+		if _, err := a.handoffs.Purge(ctx, monthAgo); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge old handoffs", "err", err)
 		}
 		if _, err := a.throttle.Purge(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("purge attempt counters", "err", err)

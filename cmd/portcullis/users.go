@@ -22,11 +22,15 @@ func links(e *env) *enroll.Links {
 }
 
 const usersUsage = `usage: portcullis users create --username NAME [--org SLUG] [--display-name …] [--email …] [--role ROLE]… [--valid-for 168h] [--output json]
-       portcullis users import --org SLUG FILE [--mode joiners|leavers|full-sync] [--dry-run] [--valid-for 168h] [--output json]`
+       portcullis users import --org SLUG FILE [--mode joiners|leavers|full-sync] [--dry-run] [--valid-for 168h] [--output json]
+       portcullis users recover --org SLUG --username NAME [--deliver email|show] [--valid-for 24h] [--keep-passkeys] [--output json]`
 
 func cmdUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "import" {
 		return cmdUsersImport(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "recover" {
+		return cmdUsersRecover(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New(usersUsage)

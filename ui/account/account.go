@@ -57,6 +57,12 @@ type Handler struct {
 	UI         *ui.Renderer
 	CSRF       *httpx.CSRF
 	Now        func() time.Time
+	// Codes and Lost are optional: without them the page offers no recovery codes and no "I lost
+	// this device" (recovery.go).
+	Codes RecoveryCodes
+	Lost  LostDevices
+	// Handoffs, optional, lists passkeys added from a new device (handoffs.go).
+	Handoffs RecentHandoffs
 }
 
 // Mount registers the account routes.
@@ -70,6 +76,8 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.HandleFunc("/account/verify/finish", h.verifyFinish).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/{id}/end", h.endSession).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/end-others", h.endOthers).Methods(http.MethodPost)
+	r.HandleFunc("/account/passkeys/{id}/lost", h.lost).Methods(http.MethodPost)
+	r.HandleFunc("/account/recovery-codes", h.createCodes).Methods(http.MethodPost)
 	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
 }
 
@@ -116,6 +124,8 @@ type accountPage struct {
 	Fresh    bool
 	Notice   string
 	Error    string
+	Recovery recoveryView
+	Added    []addedView
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -148,6 +158,14 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, s := range sessions {
 		p.Sessions = append(p.Sessions, sessionView{Session: s, Current: s.ID == sess.ID, Device: Device(s.UserAgent)})
 	}
+	if p.Recovery, err = h.recoveryView(r, u); err != nil {
+		h.serverError(w, r, "recovery codes", err)
+		return
+	}
+	if p.Added, err = h.recentHandoffs(r, u.ID); err != nil {
+		h.serverError(w, r, "recent handoffs", err)
+		return
+	}
 	h.UI.Render(w, r, http.StatusOK, "account", p)
 }
 
@@ -155,6 +173,9 @@ func noticeText(code string) string {
 	return map[string]string{
 		"renamed": "Passkey renamed.", "removed": "Passkey removed.", "added": "Passkey added.",
 		"ended": "Session ended.", "ended-others": "All your other sessions have been ended.",
+		"lost":      "The passkey was removed and the sessions it signed in have been ended.",
+		"recovered": "Your account is recovered: your new passkey on this device is ready to use.",
+		"codes":     "Keep your recovery codes somewhere safe. Each one works once.",
 	}[code]
 }
 
@@ -165,6 +186,10 @@ func errorText(code string) string {
 		"missing": "That passkey or session no longer exists.",
 		"expired": "The form expired. Please try again.",
 		"verify":  "To remove a passkey, first confirm it's you with a passkey (below).",
+		"lost-last": "That is your only passkey, so removing it would leave you no way to sign in. " +
+			"If you lost the device it is on, ask your administrator to recover your account instead.",
+		"verify-lost":  "To remove a lost device's passkey, first confirm it's you with another passkey (below).",
+		"verify-codes": "To create recovery codes, first confirm it's you with a passkey.",
 	}[code]
 }
 

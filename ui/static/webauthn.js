@@ -169,6 +169,19 @@
         signIn(body.begin, { username: username, request: body.request || "" });
       });
     }
+    // "Sign in from another device" takes the username already typed along.
+    var handoff = document.getElementById("handoff-link");
+    if (handoff) {
+      handoff.addEventListener("click", function (ev) {
+        var field = document.getElementById("username");
+        var name = field ? field.value.trim() : "";
+        if (!name) { return; }
+        ev.preventDefault();
+        var u = new URL(handoff.href, window.location.href);
+        u.searchParams.set("username", name);
+        window.location.assign(u.toString());
+      });
+    }
     var any = document.getElementById("passkey-any");
     if (any) {
       any.addEventListener("click", function () { signIn(body.beginAny, { request: body.request || "" }); });
