@@ -6,11 +6,14 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/authn/throttle"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/httpx"
@@ -64,6 +67,9 @@ func (h *Handler) newDevicePage(w http.ResponseWriter, r *http.Request) {
 	h.UI.Render(w, r, http.StatusOK, "handoff", p)
 }
 
+// startRule bounds new codes per IP address: 60 in 10 minutes, then a pause growing from 5 minutes.
+var startRule = throttle.Rule{Limit: 60, Window: 10 * time.Minute, Block: 5 * time.Minute, MaxBlock: time.Hour}
+
 // start creates a code for the username typed. The answer is the same whether or not the
 // account exists (no account enumeration): for an unknown username the code is real but bound to
 // no user, so it can never be approved.
@@ -84,6 +90,18 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	t, err := h.target(r, req.Request)
 	if err != nil {
 		httpx.JSONError(w, http.StatusBadRequest, expiredRequest)
+		return
+	}
+	// New codes per address are bounded too: each one is a row, and a flood of them would only
+	// fill the table.
+	addr, _ := netip.ParseAddr(httpx.ClientIP(r))
+	allowed, _, err := h.Limiter.Attempt(ctx, throttle.IPKey("handoff-start", addr), startRule)
+	if err != nil {
+		httpx.JSONServerError(w, r, "handoff: start limit", err)
+		return
+	}
+	if !allowed {
+		httpx.JSONError(w, http.StatusTooManyRequests, "Too many sign-in codes were asked for from this network. Wait a few minutes and try again.")
 		return
 	}
 	u, err := h.Users.GetUserByUsername(ctx, t.org.ID, req.Username)
