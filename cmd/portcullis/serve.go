@@ -135,6 +135,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
 		UI: renderer, CSRF: csrf, Codes: recoveryCodes(e), Lost: recoveryService(e, passkeys, sessions.Store, prov.Store, auditLog),
 		Handoffs: handoffs}).Mount(r)
+	mountAdmin(r, e, prov, users, links, sessions.Store, passkeys, auditLog)
 	mountRecovery(r, e, users, passkeys, sessions, ceremonies, auditLog, renderer, csrf, prov, limiter)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
 	ui.MountStatic(r)

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
+	"github.com/portcullis-id/portcullis/admin"
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/password"
 	"github.com/portcullis-id/portcullis/authn/rollout"
@@ -95,7 +95,7 @@ func cmdUsersImport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
 	}
-	if err := keepsAnAdmin(existing, plan); err != nil {
+	if err := admin.KeepsAnAdmin(existing, plan); err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)
 	}
 	out := importJSON{DryRun: *dryRun, Mode: string(mode), Summary: plan.Summary(), Created: []importedUserJSON{}}
@@ -138,36 +138,6 @@ func cmdUsersImport(ctx context.Context, args []string, stdout, stderr io.Writer
 		} else {
 			fmt.Fprintf(stdout, "%s: enrollment link (single use, valid %s): %s\n", c.Username, *validFor, c.EnrollmentURL)
 		}
-	}
-	return nil
-}
-
-// keepsAnAdmin refuses a plan that disables every active admin of an organisation that has one:
-// the organisation would be left with nobody to run it (and a full-sync file that forgot the
-// admins is the likeliest cause).
-func keepsAnAdmin(existing []roster.Existing, plan roster.Plan) error {
-	leaving := map[string]bool{}
-	for _, u := range plan.Disable {
-		leaving[u.ID] = true
-	}
-	admins, staying := 0, 0
-	for _, u := range existing {
-		if u.Disabled || !slices.Contains(u.Roles, "admin") {
-			continue
-		}
-		admins++
-		if !leaving[u.ID] {
-			staying++
-		}
-	}
-	for _, row := range plan.Create {
-		if slices.Contains(row.Roles, "admin") {
-			admins++
-			staying++
-		}
-	}
-	if admins > 0 && staying == 0 {
-		return errors.New("this import would disable every active admin of the organisation; keep at least one")
 	}
 	return nil
 }
