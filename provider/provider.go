@@ -62,6 +62,8 @@ type Provider struct {
 	UI       *ui.Renderer
 	CSRF     *httpx.CSRF
 	Log      *slog.Logger
+	// OnTokenIssued, when set, is told the grant type of every token response (metrics).
+	OnTokenIssued func(grantType string)
 }
 
 // Deps are the provider's collaborators, built by the composition root.

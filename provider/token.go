@@ -80,6 +80,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	issued = true
+	if p.OnTokenIssued != nil {
+		p.OnTokenIssued(grant[0])
+	}
 	if !grant.ExactOne("client_credentials") {
 		// Client-credential grants are machine traffic at high rates; the audit log records
 		// the grants that act for a person.

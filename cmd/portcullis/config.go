@@ -32,8 +32,13 @@ type Config struct {
 	RPID            string         `yaml:"rp_id"`
 	RPOrigins       []string       `yaml:"rp_origins"`
 	RPName          string         `yaml:"rp_name"`
+	MetricsAddr     string         `yaml:"metrics_addr"`
 	Mail            MailConfig     `yaml:"-"`
 	Passwords       PasswordConfig `yaml:"-"`
+
+	// SecurityPageOrgs lists every organisation's passkey policy, by slug, on the public /security
+	// page (ui/security). Off by default: the list would tell anyone which tenants the instance has.
+	SecurityPageOrgs bool `yaml:"security_page_orgs"`
 }
 
 // Defaults are the documented default of every key.
@@ -98,6 +103,10 @@ func (c *Config) allOptions() map[string]option {
 			return nil
 		}},
 		"rp-name": {usage: "name shown by the device's passkey prompt", set: func(v string) error { c.RPName = v; return nil }},
+		"security-page-orgs": {usage: "list each organisation's passkey policy by slug on the public /security page",
+			isBool: true, set: boolSetter(&c.SecurityPageOrgs)},
+		"metrics-addr": {usage: "host:port of a separate listener for Prometheus /metrics (off when empty)",
+			set: func(v string) error { c.MetricsAddr = v; return nil }},
 	}
 	c.mailOptions(m)
 	c.passwordOptions(m)
@@ -308,6 +317,12 @@ func (c Config) validate(keys []string) error {
 	}
 	if c.has(keys, "session-idle") && (c.SessionIdle < time.Minute || c.SessionIdle > c.SessionAbsolute) {
 		return &configError{"session_idle", "must be at least 1m and no longer than session_absolute"}
+	}
+	if c.has(keys, "metrics-addr") && c.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return &configError{"metrics_addr", fmt.Sprintf("%q is not host:port with a port from 0 to 65535", c.MetricsAddr)}
+		}
 	}
 	if err := c.validateMail(keys); err != nil {
 		return err

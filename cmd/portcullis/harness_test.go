@@ -40,6 +40,12 @@ func eachDB(t *testing.T, fn func(t *testing.T, s *testServer)) {
 // startServer starts a server on dsn; secretFile "" means a fresh one in a temp dir.
 func startServer(t *testing.T, dsn, secretFile string) *testServer {
 	t.Helper()
+	return startServerWith(t, dsn, secretFile, nil)
+}
+
+// startServerWith is startServer with configuration changes (mutate may be nil).
+func startServerWith(t *testing.T, dsn, secretFile string, mutate func(*Config)) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +59,9 @@ func startServer(t *testing.T, dsn, secretFile string) *testServer {
 	cfg.Database = dsn
 	cfg.SecretFile = secretFile
 	cfg.LogLevel = "warn"
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e, err := openEnv(ctx, cfg, testLogWriter{t}, true)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/health"
 	"github.com/portcullis-id/portcullis/internal/httpx"
+	"github.com/portcullis-id/portcullis/internal/metrics"
 	"github.com/portcullis-id/portcullis/provider"
 	"github.com/portcullis-id/portcullis/provider/clients"
 	"github.com/portcullis-id/portcullis/provider/keys"
@@ -33,7 +34,7 @@ import (
 )
 
 var serveKeys = append(append([]string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
-	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name"}, mailKeys...), passwordKeys...)
+	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name", "metrics-addr", "security-page-orgs"}, mailKeys...), passwordKeys...)
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
@@ -75,6 +76,9 @@ type app struct {
 	links    *enroll.Links
 	throttle *throttle.Limiter
 	handoffs *handoff.Store
+	// metrics is served on its own listener when metrics-addr is set.
+	metrics     http.Handler
+	metricsAddr string
 }
 
 // build wires every component; it is the only place that knows them all.
@@ -92,7 +96,8 @@ func build(ctx context.Context, e *env) (*app, error) {
 	users := directory.NewStore(e.db)
 	sessions := &session.Manager{Store: session.NewStore(e.db, e.secret.Hasher("session")), Secure: https,
 		Idle: e.cfg.SessionIdle, Absolute: e.cfg.SessionAbsolute}
-	auditLog := &audit.Log{DB: e.db, Logger: e.log}
+	m := metrics.New(e.db.SQL())
+	auditLog := &audit.Log{DB: e.db, Logger: e.log, Observe: m.Audited}
 	csrf := &httpx.CSRF{Key: e.secret.Key("csrf"), Secure: https}
 	prov := provider.New(provider.Deps{
 		Issuer: e.cfg.Issuer, DB: e.db, Secret: e.secret, Keys: km, Clients: clientStore, Users: users,
@@ -120,7 +125,9 @@ func build(ctx context.Context, e *env) (*app, error) {
 	}
 	limiter := throttle.New(e.db, nil)
 
+	prov.OnTokenIssued = m.TokenIssued
 	r := mux.NewRouter()
+	r.Use(m.Middleware)
 	prov.Mount(r)
 	(&login.Handler{Passkeys: passkeys, Sessions: sessions, Pending: prov.Pending, Clients: prov.Cache, Orgs: users,
 		Users: users, Audit: auditLog, UI: renderer, CSRF: csrf, Cookies: ceremonies,
@@ -147,7 +154,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	})
 	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
 	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
-		throttle: limiter, handoffs: handoffs}, nil
+		throttle: limiter, handoffs: handoffs, metrics: m.Handler(), metricsAddr: e.cfg.MetricsAddr}, nil
 }
 
 // serve runs until ctx ends, then stops accepting connections and lets in-flight requests finish.
@@ -165,6 +172,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go a.janitor(bgCtx)
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -189,6 +201,28 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics on the metrics listener, when one is configured: apart from the
+// public listener, so that only the monitoring network sees how the instance is used.
+func (a *app) serveMetrics() (stop func(), err error) {
+	if a.metricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", a.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", a.metricsAddr, err)
+	}
+	mx := http.NewServeMux()
+	mx.Handle("GET /metrics", a.metrics)
+	srv := &http.Server{Handler: mx, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics listener", "err", err)
+		}
+	}()
+	a.log.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // janitor removes expired rows and keys in the background.

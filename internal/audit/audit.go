@@ -35,8 +35,10 @@ type Event struct {
 
 // Log writes audit events.
 type Log struct {
-	DB     *database.DB
-	Logger *slog.Logger
+	// Observe, when set, sees every recorded event (the metrics count them).
+	Observe func(Event)
+	DB      *database.DB
+	Logger  *slog.Logger
 }
 
 // FromRequest fills the request-derived fields of an event.
@@ -81,6 +83,9 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 		"user_id", e.UserID, "client_id", e.ClientID, "ip", e.IP, "request_id", e.RequestID, "details", string(details))
 	if err != nil {
 		logger.ErrorContext(ctx, "audit event not stored", "action", e.Action, "err", err)
+	}
+	if l.Observe != nil {
+		l.Observe(e)
 	}
 	return err
 }
