@@ -2,15 +2,14 @@ package handoff
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/authn/throttle"
@@ -133,65 +132,10 @@ func (h *Handler) device(ua string) string {
 	return "A browser"
 }
 
-// target is what the new device signs in to: the organisation, and the pending authorize request
-// if any (the same rules as the sign-in page: the client decides the organisation).
-type target struct {
-	org        directory.Org
-	pendingID  string
-	clientID   string
-	clientName string
-	base       string // "" or "/o/{slug}"
-}
-
-var errWrongOrg = errors.New("handoff: sign-in request is for another organisation")
-
-func (h *Handler) target(r *http.Request, pendingID string) (target, error) {
-	ctx := r.Context()
-	var t target
-	slug := mux.Vars(r)["slug"]
-	if slug != "" {
-		t.base = "/o/" + slug
-	}
-	if pendingID == "" {
-		var err error
-		if slug != "" {
-			t.org, err = h.Orgs.GetOrgBySlug(ctx, slug)
-		} else {
-			t.org, err = h.Orgs.GetOrg(ctx, directory.SystemOrgID)
-		}
-		return t, err
-	}
-	pend, err := h.Pending.Get(ctx, pendingID, time.Now())
-	if err != nil {
-		return t, err
-	}
-	c, err := h.Clients.Get(ctx, pend.ClientID)
-	if err != nil {
-		return t, err
-	}
-	if t.org, err = h.Orgs.GetOrg(ctx, c.OrgID); err != nil {
-		return t, err
-	}
-	if slug != "" && slug != t.org.Slug {
-		return t, errWrongOrg
-	}
-	t.pendingID, t.clientID, t.clientName = pend.ID, c.ID, c.Name
-	return t, nil
-}
-
-// next is where the new device goes once signed in.
-func (t target) next() string {
-	if t.pendingID != "" {
-		return "/oauth2/auth/resume?request=" + url.QueryEscape(t.pendingID)
-	}
-	return "/account"
-}
-
-func (t target) query() string {
-	if t.pendingID == "" {
-		return ""
-	}
-	return "?request=" + url.QueryEscape(t.pendingID)
+// target is what the new device signs in to, resolved as the sign-in page resolves it (the
+// client decides the organisation).
+func (h *Handler) target(r *http.Request, pendingID string) (login.Target, error) {
+	return login.Targets{Pending: h.Pending, Clients: h.Clients, Orgs: h.Orgs}.Resolve(r, pendingID)
 }
 
 // cookie carries the new device's browser secret: only this browser can poll for and complete

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/passkey"
 	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/authn/throttle"
@@ -45,23 +46,23 @@ func (h *Handler) newDevicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := newDeviceView{Base: ui.Base{Title: "Sign in from another device", CSRFToken: h.CSRF.Token(w, r), Script: true},
-		ClientName: t.clientName, StartURL: t.base + "/login/handoff/start", StatusURL: t.base + "/login/handoff/status",
-		BeginURL: t.base + "/login/handoff/passkey/begin" + t.query(), FinishURL: t.base + "/login/handoff/passkey/finish" + t.query(),
-		SignInURL: t.base + "/login" + t.query(), Request: t.pendingID}
-	if t.org.ID != directory.SystemOrgID {
-		p.OrgName = t.org.Name
+		ClientName: t.ClientName, StartURL: t.Base + "/login/handoff/start", StatusURL: t.Base + "/login/handoff/status",
+		BeginURL: t.Base + "/login/handoff/passkey/begin" + t.Query(), FinishURL: t.Base + "/login/handoff/passkey/finish" + t.Query(),
+		SignInURL: t.Base + "/login" + t.Query(), Request: t.PendingID}
+	if t.Org.ID != directory.SystemOrgID {
+		p.OrgName = t.Org.Name
 	}
 	if u := r.URL.Query().Get("username"); directory.ValidateUsername(u) == nil {
 		p.Username, p.AutoStart = u, true
-	} else if t.pendingID != "" {
+	} else if t.PendingID != "" {
 		// OIDC Core 3.1.2.1: login_hint pre-fills the username; it is only a hint.
-		if pend, err := h.Pending.Get(r.Context(), t.pendingID, h.now()); err == nil &&
+		if pend, err := h.Pending.Get(r.Context(), t.PendingID, h.now()); err == nil &&
 			directory.ValidateUsername(pend.Form.Get("login_hint")) == nil {
 			p.Username = pend.Form.Get("login_hint")
 		}
 	}
 	if ho, err := h.Store.ByBrowser(r.Context(), h.cookie().get(r)); err == nil && ho.Status(h.now()) == StateApproved &&
-		ho.OrgID == t.org.ID && ho.PendingID == t.pendingID {
+		ho.OrgID == t.Org.ID && ho.PendingID == t.PendingID {
 		p.Approved, p.Username = true, ho.Username
 	}
 	h.UI.Render(w, r, http.StatusOK, "handoff", p)
@@ -104,7 +105,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusTooManyRequests, "Too many sign-in codes were asked for from this network. Wait a few minutes and try again.")
 		return
 	}
-	u, err := h.Users.GetUserByUsername(ctx, t.org.ID, req.Username)
+	u, err := h.Users.GetUserByUsername(ctx, t.Org.ID, req.Username)
 	if err != nil && !errors.Is(err, database.ErrNotFound) {
 		httpx.JSONServerError(w, r, "handoff: look up user", err)
 		return
@@ -119,14 +120,14 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONServerError(w, r, "handoff: cancel previous code", err)
 		return
 	}
-	ho, code, browser, err := h.Store.Create(ctx, Handoff{OrgID: t.org.ID, Username: req.Username, UserID: userID,
-		PendingID: t.pendingID, ClientID: t.clientID, UserAgent: r.UserAgent(), IP: httpx.ClientIP(r)})
+	ho, code, browser, err := h.Store.Create(ctx, Handoff{OrgID: t.Org.ID, Username: req.Username, UserID: userID,
+		PendingID: t.PendingID, ClientID: t.ClientID, UserAgent: r.UserAgent(), IP: httpx.ClientIP(r)})
 	if err != nil {
 		httpx.JSONServerError(w, r, "handoff: create", err)
 		return
 	}
 	ck.set(w, browser)
-	h.record(r, audit.Event{Action: "handoff.started", OrgID: t.org.ID, UserID: userID, ClientID: t.clientID,
+	h.record(r, audit.Event{Action: "handoff.started", OrgID: t.Org.ID, UserID: userID, ClientID: t.ClientID,
 		Details: map[string]any{"handoff": ho.ID, "username": req.Username, "known_user": userID != ""}})
 	httpx.JSON(w, http.StatusOK, map[string]any{"code": code, "expires_in": int(CodeLifetime.Seconds())})
 }
@@ -155,7 +156,7 @@ var errNotApproved = errors.New("handoff: no approved handoff for this browser a
 
 // approved returns this browser's approved handoff, which must be for the sign-in the page is
 // part of (organisation and pending request), and its user.
-func (h *Handler) approved(r *http.Request) (Handoff, target, directory.User, error) {
+func (h *Handler) approved(r *http.Request) (Handoff, login.Target, directory.User, error) {
 	t, err := h.target(r, r.URL.Query().Get("request"))
 	if err != nil {
 		return Handoff{}, t, directory.User{}, err
@@ -164,7 +165,7 @@ func (h *Handler) approved(r *http.Request) (Handoff, target, directory.User, er
 	if err != nil {
 		return Handoff{}, t, directory.User{}, err
 	}
-	if ho.Status(h.now()) != StateApproved || ho.OrgID != t.org.ID || ho.PendingID != t.pendingID || ho.UserID == "" {
+	if ho.Status(h.now()) != StateApproved || ho.OrgID != t.Org.ID || ho.PendingID != t.PendingID || ho.UserID == "" {
 		return Handoff{}, t, directory.User{}, errNotApproved
 	}
 	u, err := h.Users.GetUser(r.Context(), ho.UserID)
@@ -242,7 +243,7 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	ck.clear(w)
 	h.notify(r, u, t, cred, sess)
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.next()})
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.Next()})
 }
 
 // signIn ends any session this browser had and starts the handoff's session, with the audit
@@ -281,7 +282,7 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 
 // notify emails the user that a passkey was added from a new device, when they have a verified
 // address. A failure is logged: the sign-in has happened, and the account page lists it too.
-func (h *Handler) notify(r *http.Request, u directory.User, t target, cred passkey.Credential, sess session.Session) {
+func (h *Handler) notify(r *http.Request, u directory.User, t login.Target, cred passkey.Credential, sess session.Session) {
 	if h.Mail == nil || u.Email == "" || !u.EmailVerified || h.AccountURL == "" {
 		return
 	}
@@ -289,7 +290,7 @@ func (h *Handler) notify(r *http.Request, u directory.User, t target, cred passk
 	if cred.Provider != "" {
 		device += " (" + cred.Provider + ")"
 	}
-	msg, err := mail.Compose(mail.KindPasskeyAdded, u.Email, mail.Data{OrgName: t.org.Name, DisplayName: u.DisplayName,
+	msg, err := mail.Compose(mail.KindPasskeyAdded, u.Email, mail.Data{OrgName: t.Org.Name, DisplayName: u.DisplayName,
 		Username: u.Username, URL: h.AccountURL, Device: device, When: sess.AuthTime})
 	if err == nil {
 		err = h.Mail.Send(r.Context(), msg)

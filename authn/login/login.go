@@ -93,8 +93,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	p := h.loginPage(w, r, t)
 	// OIDC Core 3.1.2.1: login_hint pre-fills the username; it is only a hint.
-	if directory.ValidateUsername(t.loginHint) == nil {
-		p.Username = t.loginHint
+	if directory.ValidateUsername(t.LoginHint) == nil {
+		p.Username = t.LoginHint
 	}
 	if r.Method == http.MethodPost {
 		// Only reached without JavaScript: passkeys need the browser's WebAuthn API.
@@ -105,21 +105,21 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginPage is the sign-in page for t, before any message.
-func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t target) page {
-	pol := t.org.Policy
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t Target) page {
+	pol := t.Org.Policy
 	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
-		Data: ui.ScriptData{Begin: t.base + "/login/begin", BeginAny: t.base + "/login/begin-any",
-			Finish: t.base + "/login/finish", Request: t.pendingID}},
-		ClientName: t.clientName, PasswordURL: t.base + "/login/password" + t.query(),
-		HandoffURL: t.base + "/login/handoff" + t.query(), RecoverURL: t.base + "/recover-code" + t.query()}
-	if t.org.ID != directory.SystemOrgID {
-		p.OrgName = t.org.Name
+		Data: ui.ScriptData{Begin: t.Base + "/login/begin", BeginAny: t.Base + "/login/begin-any",
+			Finish: t.Base + "/login/finish", Request: t.PendingID}},
+		ClientName: t.ClientName, PasswordURL: t.Base + "/login/password" + t.Query(),
+		HandoffURL: t.Base + "/login/handoff" + t.Query(), RecoverURL: t.Base + "/recover-code" + t.Query()}
+	if t.Org.ID != directory.SystemOrgID {
+		p.OrgName = t.Org.Name
 	}
 	// Password sign-in is shown wherever the organisation's policy may still accept one; whether
 	// this user has a password is not revealed by the page (no account enumeration).
-	p.Password = !t.needsPasskey && !policy.PasswordsRetired(pol, time.Now())
+	p.Password = !t.NeedsPasskey && !policy.PasswordsRetired(pol, time.Now())
 	p.PasskeysOff = p.Password && !policy.PasskeysOffered(pol)
-	if t.needsPasskey {
+	if t.NeedsPasskey {
 		p.Message = "This app asks you to sign in with a passkey."
 	}
 	return p
@@ -150,7 +150,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.org.ID, req.Username)
+	opts, ceremony, err := h.Passkeys.BeginLogin(r.Context(), t.Org.ID, req.Username)
 	if err != nil {
 		httpx.JSONServerError(w, r, "begin login", err)
 		return
@@ -170,7 +170,7 @@ func (h *Handler) beginAny(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusBadRequest, "This sign-in request has expired. Go back to the app and start again.")
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context(), t.org.ID)
+	opts, ceremony, err := h.Passkeys.BeginDiscoverableLogin(r.Context(), t.Org.ID)
 	if err != nil {
 		httpx.JSONServerError(w, r, "begin discoverable login", err)
 		return
@@ -196,7 +196,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, cred, err := h.Passkeys.FinishLogin(ctx, ceremony, req.Credential)
-	if err == nil && user.OrgID != t.org.ID {
+	if err == nil && user.OrgID != t.Org.ID {
 		// A user of one organisation can never sign in to another's clients.
 		err = passkey.ErrNotRecognised
 	}
@@ -212,7 +212,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONServerError(w, r, "start session", err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.next()})
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.Next()})
 }
 
 // signIn ends any session this browser had, starts one for user and audits the sign-in, in one
@@ -240,9 +240,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, user directory.
 	return sess, err
 }
 
-func (h *Handler) failed(r *http.Request, t target, user directory.User, method, reason string) {
+func (h *Handler) failed(r *http.Request, t Target, user directory.User, method, reason string) {
 	_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "signin.failed", Outcome: audit.Failure,
-		OrgID: t.org.ID, UserID: user.ID, Details: map[string]any{"method": method, "reason": reason}}))
+		OrgID: t.Org.ID, UserID: user.ID, Details: map[string]any{"method": method, "reason": reason}}))
 }
 
 // publicMessage is the sentence a person sees for a failed ceremony; details stay in the log.

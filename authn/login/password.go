@@ -70,12 +70,12 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		h.UI.Render(w, r, status, "login", p)
 	}
 	now := time.Now().UTC()
-	if policy.PasswordsRetired(t.org.Policy, now) {
+	if policy.PasswordsRetired(t.Org.Policy, now) {
 		h.failed(r, t, directory.User{}, "password", "passwords retired")
-		show(http.StatusForbidden, retiredMessage(t.org))
+		show(http.StatusForbidden, retiredMessage(t.Org))
 		return
 	}
-	if t.needsPasskey {
+	if t.NeedsPasskey {
 		show(http.StatusForbidden, "This app asks you to sign in with a passkey.")
 		return
 	}
@@ -93,7 +93,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusTooManyRequests, waitMessage(until, now))
 		return
 	}
-	acct := accountKey(t.org.ID, username)
+	acct := accountKey(t.Org.ID, username)
 	allowed, until, err := h.Passwords.Limiter.Attempt(ctx, acct, h.Passwords.Account)
 	if err != nil {
 		h.serverError(w, r, "password throttle", err)
@@ -104,7 +104,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusTooManyRequests, waitMessage(until, now))
 		return
 	}
-	user, ok, err := h.checkPassword(ctx, t.org.ID, username, pw)
+	user, ok, err := h.checkPassword(ctx, t.Org.ID, username, pw)
 	if err != nil {
 		h.serverError(w, r, "check password", err)
 		return
@@ -128,7 +128,7 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := policy.UserState{HasPasskey: hasPasskey, HasPassword: true, SkippedAt: user.PasskeySkippedAt}
-	switch next := policy.AfterSignIn(t.org.Policy, state, policy.MethodPassword, now); next {
+	switch next := policy.AfterSignIn(t.Org.Policy, state, policy.MethodPassword, now); next {
 	case policy.Continue:
 		if _, err := h.signIn(w, r, user, passwordSession(now), nil); err != nil {
 			h.serverError(w, r, "start session", err)
@@ -139,14 +139,14 @@ func (h *Handler) password(w http.ResponseWriter, r *http.Request) {
 		// The password was right, but the policy wants a passkey before the app: no session yet.
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "signin.passkey_prompted", OrgID: user.OrgID,
 			Actor: "user:" + user.ID, UserID: user.ID, Details: map[string]any{"required": next == policy.RequirePasskey}}))
-		h.Steps.Set(w, step{UserID: user.ID, OrgID: user.OrgID, Pending: t.pendingID, Required: next == policy.RequirePasskey,
+		h.Steps.Set(w, step{UserID: user.ID, OrgID: user.OrgID, Pending: t.PendingID, Required: next == policy.RequirePasskey,
 			AuthTime: now, Expires: now.Add(stepLifetime)})
-		http.Redirect(w, r, t.base+"/login/passkey"+t.query(), http.StatusSeeOther)
+		http.Redirect(w, r, t.Base+"/login/passkey"+t.Query(), http.StatusSeeOther)
 	default: // policy.RefusePassword
 		h.failed(r, t, user, "password", "refused by policy")
 		msg := "Your account is protected by a passkey. Sign in with your passkey."
-		if policy.PasswordsRetired(t.org.Policy, now) {
-			msg = retiredMessage(t.org)
+		if policy.PasswordsRetired(t.Org.Policy, now) {
+			msg = retiredMessage(t.Org)
 		}
 		show(http.StatusForbidden, msg)
 	}
@@ -221,16 +221,16 @@ type continuePage struct {
 // URI, and browsers hold every redirect of a form submission to the page's CSP form-action
 // ('self'). A page that moves on by itself starts a new navigation, which form-action does not
 // govern; its link is the way on where meta refresh is turned off.
-func (h *Handler) continueTo(w http.ResponseWriter, r *http.Request, t target) {
-	if t.pendingID == "" {
-		http.Redirect(w, r, t.next(), http.StatusSeeOther)
+func (h *Handler) continueTo(w http.ResponseWriter, r *http.Request, t Target) {
+	if t.PendingID == "" {
+		http.Redirect(w, r, t.Next(), http.StatusSeeOther)
 		return
 	}
 	to := "the app"
-	if t.clientName != "" {
-		to = t.clientName
+	if t.ClientName != "" {
+		to = t.ClientName
 	}
-	h.UI.Render(w, r, http.StatusOK, "continue", continuePage{Base: ui.Base{Title: "Signed in", Refresh: t.next()},
+	h.UI.Render(w, r, http.StatusOK, "continue", continuePage{Base: ui.Base{Title: "Signed in", Refresh: t.Next()},
 		Heading: "Signed in", Message: "Continuing to " + to + "…"})
 }
 

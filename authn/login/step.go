@@ -93,13 +93,13 @@ type promptPage struct {
 }
 
 // currentStep resolves the sign-in target and the browser's step, which must be for it.
-func (h *Handler) currentStep(r *http.Request) (target, step, directory.User, error) {
+func (h *Handler) currentStep(r *http.Request) (Target, step, directory.User, error) {
 	t, err := h.target(r, r.URL.Query().Get("request"))
 	if err != nil {
 		return t, step{}, directory.User{}, err
 	}
 	s, err := h.Steps.Get(r, time.Now())
-	if err != nil || s.OrgID != t.org.ID || s.Pending != t.pendingID {
+	if err != nil || s.OrgID != t.Org.ID || s.Pending != t.PendingID {
 		return t, step{}, directory.User{}, errNoStep
 	}
 	u, err := h.Users.GetUser(r.Context(), s.UserID)
@@ -121,9 +121,9 @@ func (h *Handler) promptPage(w http.ResponseWriter, r *http.Request) {
 		name = u.Username
 	}
 	h.UI.Render(w, r, http.StatusOK, "passkey_prompt", promptPage{Base: ui.Base{Title: "Create a passkey",
-		CSRFToken: h.CSRF.Token(w, r), Script: true}, Required: s.Required, OrgName: t.org.Name, Name: name,
-		BeginURL: t.base + "/login/passkey/begin" + t.query(), FinishURL: t.base + "/login/passkey/finish" + t.query(),
-		SkipURL: t.base + "/login/passkey/skip" + t.query()})
+		CSRFToken: h.CSRF.Token(w, r), Script: true}, Required: s.Required, OrgName: t.Org.Name, Name: name,
+		BeginURL: t.Base + "/login/passkey/begin" + t.Query(), FinishURL: t.Base + "/login/passkey/finish" + t.Query(),
+		SkipURL: t.Base + "/login/passkey/skip" + t.Query()})
 }
 
 func (h *Handler) promptBegin(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +180,7 @@ func (h *Handler) promptFinish(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONServerError(w, r, "start session", err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.next()})
+	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": t.Next()})
 }
 
 // promptSkip is "Do this later": only where the policy offers it, and remembered so the person

@@ -21,73 +21,87 @@ type Orgs interface {
 	GetOrgBySlug(ctx context.Context, slug string) (directory.Org, error)
 }
 
-// target is where a sign-in leads and for which organisation: a pending authorize request (of a
+// Target is where a sign-in leads and for which organisation: a pending authorize request (of a
 // client in one organisation), or, without one, the account page of the organisation named by
-// the sign-in URL (/o/{slug}/login), or of the system organisation (/login).
-type target struct {
-	pendingID    string
-	org          directory.Org
-	clientName   string
-	loginHint    string
-	needsPasskey bool   // acr_values=phr: only a passkey sign-in will do
-	base         string // "" or "/o/{slug}": the prefix of this sign-in's own URLs
+// the sign-in URL (/o/{slug}/login), or of the system organisation (/login). Every way of
+// signing in (passkey, password, another device, recovery code) resolves it the same way.
+type Target struct {
+	PendingID    string
+	Org          directory.Org
+	ClientID     string
+	ClientName   string
+	LoginHint    string
+	NeedsPasskey bool   // acr_values=phr: only a passkey sign-in will do
+	Base         string // "" or "/o/{slug}": the prefix of this sign-in's own URLs
 }
 
-var errWrongOrg = errors.New("sign-in request is for another organisation")
+// ErrWrongOrg: the sign-in URL names another organisation than the pending request's client.
+var ErrWrongOrg = errors.New("sign-in request is for another organisation")
 
-// target resolves the sign-in target of a request: pendingID is the parked authorize request,
+// Targets resolves sign-in targets.
+type Targets struct {
+	Pending *provider.PendingStore
+	Clients Clients
+	Orgs    Orgs
+}
+
+// Resolve resolves the sign-in target of a request: pendingID is the parked authorize request,
 // and the route's {slug}, when present, names the organisation.
-func (h *Handler) target(r *http.Request, pendingID string) (target, error) {
+func (ts Targets) Resolve(r *http.Request, pendingID string) (Target, error) {
 	ctx := r.Context()
-	var t target
+	var t Target
 	slug := mux.Vars(r)["slug"]
 	if slug != "" {
-		t.base = "/o/" + slug
+		t.Base = "/o/" + slug
 	}
 	if pendingID == "" {
 		var err error
 		if slug != "" {
-			t.org, err = h.Orgs.GetOrgBySlug(ctx, slug)
+			t.Org, err = ts.Orgs.GetOrgBySlug(ctx, slug)
 		} else {
-			t.org, err = h.Orgs.GetOrg(ctx, directory.SystemOrgID)
+			t.Org, err = ts.Orgs.GetOrg(ctx, directory.SystemOrgID)
 		}
 		return t, err
 	}
-	pend, err := h.Pending.Get(ctx, pendingID, time.Now())
+	pend, err := ts.Pending.Get(ctx, pendingID, time.Now())
 	if err != nil {
 		return t, err
 	}
-	c, err := h.Clients.Get(ctx, pend.ClientID)
+	c, err := ts.Clients.Get(ctx, pend.ClientID)
 	if err != nil {
 		return t, err
 	}
-	if t.org, err = h.Orgs.GetOrg(ctx, c.OrgID); err != nil {
+	if t.Org, err = ts.Orgs.GetOrg(ctx, c.OrgID); err != nil {
 		return t, err
 	}
-	if slug != "" && slug != t.org.Slug {
+	if slug != "" && slug != t.Org.Slug {
 		// The client decides the organisation; a URL naming another one is a mistake or a trick.
-		return t, errWrongOrg
+		return t, ErrWrongOrg
 	}
-	t.pendingID, t.clientName = pend.ID, c.Name
-	t.loginHint = pend.Form.Get("login_hint")
-	t.needsPasskey = slices.Contains(strings.Fields(pend.Form.Get("acr_values")), provider.ACRPhishingResistant)
+	t.PendingID, t.ClientID, t.ClientName = pend.ID, c.ID, c.Name
+	t.LoginHint = pend.Form.Get("login_hint")
+	t.NeedsPasskey = slices.Contains(strings.Fields(pend.Form.Get("acr_values")), provider.ACRPhishingResistant)
 	return t, nil
 }
 
-// next is where the browser goes once signed in.
-func (t target) next() string {
-	if t.pendingID != "" {
-		return "/oauth2/auth/resume?request=" + url.QueryEscape(t.pendingID)
+// Next is where the browser goes once signed in.
+func (t Target) Next() string {
+	if t.PendingID != "" {
+		return "/oauth2/auth/resume?request=" + url.QueryEscape(t.PendingID)
 	}
 	return "/account"
 }
 
-// query is the ?request=… of this sign-in's own URLs.
-func (t target) query() string {
-	if t.pendingID == "" {
+// Query is the ?request=… of this sign-in's own URLs.
+func (t Target) Query() string {
+	if t.PendingID == "" {
 		return ""
 	}
-	return "?request=" + url.QueryEscape(t.pendingID)
+	return "?request=" + url.QueryEscape(t.PendingID)
+}
+
+func (h *Handler) target(r *http.Request, pendingID string) (Target, error) {
+	return Targets{Pending: h.Pending, Clients: h.Clients, Orgs: h.Orgs}.Resolve(r, pendingID)
 }
 
 // expired is the page for a sign-in whose target cannot be resolved.

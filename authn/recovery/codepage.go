@@ -5,13 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
+	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/throttle"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
@@ -34,46 +33,20 @@ type codePage struct {
 
 // codeTarget is the organisation a recovery code is typed for, and the page's own addresses.
 type codeTarget struct {
-	org             directory.Org
-	action, login   string
-	requestID, base string
+	org           directory.Org
+	action, login string
 }
 
-// codeTarget resolves the organisation like the sign-in page does: the pending authorize request's
-// client decides it; otherwise the URL's /o/{slug}; otherwise the system organisation.
+// codeTarget resolves the organisation as the sign-in page does (login.Targets): the pending
+// authorize request's client decides it; otherwise the URL's /o/{slug}; otherwise the system
+// organisation.
 func (h *Handler) codeTarget(r *http.Request) (codeTarget, error) {
-	ctx := r.Context()
-	var t codeTarget
-	slug := mux.Vars(r)["slug"]
-	if slug != "" {
-		t.base = "/o/" + slug
+	pendingID := ""
+	if h.Pending != nil && h.Clients != nil {
+		pendingID = r.URL.Query().Get("request")
 	}
-	t.requestID = r.URL.Query().Get("request")
-	q := ""
-	if t.requestID != "" {
-		q = "?request=" + url.QueryEscape(t.requestID)
-	}
-	t.action, t.login = t.base+"/recover-code"+q, t.base+"/login"+q
-	var err error
-	switch {
-	case t.requestID != "" && h.Pending != nil && h.Clients != nil:
-		pend, perr := h.Pending.Get(ctx, t.requestID, time.Now())
-		if perr != nil {
-			return t, perr
-		}
-		c, cerr := h.Clients.Get(ctx, pend.ClientID)
-		if cerr != nil {
-			return t, cerr
-		}
-		if t.org, err = h.Users.GetOrg(ctx, c.OrgID); err == nil && slug != "" && slug != t.org.Slug {
-			err = errors.New("recovery: the request's organisation is not the URL's")
-		}
-	case slug != "":
-		t.org, err = h.Users.GetOrgBySlug(ctx, slug)
-	default:
-		t.org, err = h.Users.GetOrg(ctx, directory.SystemOrgID)
-	}
-	return t, err
+	lt, err := login.Targets{Pending: h.Pending, Clients: h.Clients, Orgs: h.Users}.Resolve(r, pendingID)
+	return codeTarget{org: lt.Org, action: lt.Base + "/recover-code" + lt.Query(), login: lt.Base + "/login" + lt.Query()}, err
 }
 
 func (h *Handler) expired(w http.ResponseWriter, r *http.Request) {
