@@ -135,7 +135,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	h.record(r, audit.Event{Action: "handoff.code_verified", OrgID: u.OrgID, Actor: "user:" + u.ID, UserID: u.ID,
 		ClientID: ho.ClientID, Details: map[string]any{"handoff": ho.ID, "sid": sess.ID}})
-	v := confirmView{Base: ui.Base{Title: "Is this you?", CSRFToken: h.CSRF.Token(w, r), SignedIn: true},
+	v := confirmView{Base: ui.Base{Title: "Is this you?", CSRFToken: h.CSRF.Token(w, r), SignedIn: true, Script: true},
 		ID: ho.ID, Device: h.device(ho.UserAgent), IP: ho.IP, Username: u.Username,
 		Time:       ho.CreatedAt.UTC().Format("15:04 MST, 2 January 2006"),
 		ApproveURL: "/account/handoff/" + ho.ID + "/approve", DenyURL: "/account/handoff/" + ho.ID + "/deny"}

@@ -6,25 +6,10 @@
 (function () {
   "use strict";
 
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var status = document.getElementById("status");
-
-  function say(text, isError) {
-    if (!status) { return; }
-    status.textContent = text;
-    status.className = isError ? "status error" : "status";
-  }
-
-  function post(url, body) {
-    return fetch(url, { method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body || {}) }).then(function (resp) {
-      return resp.json().catch(function () { return {}; }).then(function (data) {
-        if (!resp.ok) { throw { server: true, message: data.error || "Something went wrong. Please try again." }; }
-        return data;
-      });
-    });
-  }
+  // webauthn.js (loaded first on every page that loads this one) owns the WebAuthn JSON
+  // conversions, the JSON POST with the CSRF header and the status line.
+  var P = window.Portcullis;
+  var post = P.post, say = P.say;
 
   // --- The new device ---------------------------------------------------------------------
 
@@ -115,36 +100,6 @@
 
   // --- The trusted device ------------------------------------------------------------------
 
-  function b64urlToBuf(s) {
-    s = s.replace(/-/g, "+").replace(/_/g, "/");
-    while (s.length % 4) { s += "="; }
-    var bin = atob(s), out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
-    return out.buffer;
-  }
-  function bufToB64url(buf) {
-    var bytes = new Uint8Array(buf), bin = "";
-    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-  function parseRequest(o) {
-    if (PublicKeyCredential.parseRequestOptionsFromJSON) { return PublicKeyCredential.parseRequestOptionsFromJSON(o); }
-    o = Object.assign({}, o);
-    o.challenge = b64urlToBuf(o.challenge);
-    o.allowCredentials = (o.allowCredentials || []).map(function (c) { return Object.assign({}, c, { id: b64urlToBuf(c.id) }); });
-    return o;
-  }
-  function assertionToJSON(c) {
-    if (c.toJSON) { return c.toJSON(); }
-    var r = c.response, out = { id: c.id, rawId: bufToB64url(c.rawId), type: c.type,
-      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {},
-      response: { clientDataJSON: bufToB64url(r.clientDataJSON), authenticatorData: bufToB64url(r.authenticatorData),
-        signature: bufToB64url(r.signature) } };
-    if (r.userHandle) { out.response.userHandle = bufToB64url(r.userHandle); }
-    if (c.authenticatorAttachment) { out.authenticatorAttachment = c.authenticatorAttachment; }
-    return out;
-  }
-
   function approve(button) {
     var d = button.dataset;
     if (!window.PublicKeyCredential || !navigator.credentials) {
@@ -154,10 +109,10 @@
     button.disabled = true;
     say("Confirm it's you with your passkey…");
     post(d.begin, {}).then(function (data) {
-      return navigator.credentials.get({ publicKey: parseRequest(data.publicKey) });
+      return navigator.credentials.get({ publicKey: P.parseRequest(data.publicKey) });
     }).then(function (cred) {
       say("Checking your passkey…");
-      return post(d.finish, { credential: assertionToJSON(cred) });
+      return post(d.finish, { credential: P.credToJSON(cred) });
     }).then(function () {
       return post(d.approve, {});
     }).then(function (data) {
@@ -166,8 +121,7 @@
     }).catch(function (err) {
       button.disabled = false;
       if (err && err.server) { say(err.message, true); return; }
-      say(err && err.name === "NotAllowedError" ? "The passkey prompt was closed or timed out. Try again when you are ready."
-        : "Something went wrong with the passkey. Please try again.", true);
+      say(P.explain(err), true);
     });
   }
 

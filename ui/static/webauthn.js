@@ -153,6 +153,9 @@
     }).catch(fail);
   }
 
+  // Shared with the other page scripts (handoff.js), which load after this one.
+  window.Portcullis = { post: post, say: say, explain: explain, parseRequest: parseRequest, credToJSON: credToJSON };
+
   document.addEventListener("DOMContentLoaded", function () {
     var body = document.body.dataset;
     var form = document.getElementById("username-form");
