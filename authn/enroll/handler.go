@@ -295,7 +295,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			detail := passkey.Detail(err)
 			_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
 				UserID: user.ID, OrgID: user.OrgID, Details: map[string]any{"via": purpose, "reason": detail}}))
-			httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
+			httpx.JSONError(w, http.StatusBadRequest, passkey.RegistrationMessage(err))
 			return
 		}
 		now := time.Now().UTC()
@@ -324,14 +324,4 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			UserID: user.ID, Details: map[string]any{"method": "passkey", "via": purpose, "sid": sess.ID}}))
 		httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account"})
 	}
-}
-
-func registrationMessage(err error) string {
-	if ref, ok := passkey.PolicyRefusal(err); ok {
-		return ref.Error()
-	}
-	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
-		return err.Error()
-	}
-	return "Your passkey could not be created. Please try again."
 }

@@ -235,7 +235,7 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	case refused(err):
 		h.record(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure, OrgID: u.OrgID, UserID: u.ID,
 			Details: map[string]any{"via": passkey.AddedViaSecondDevice, "handoff": ho.ID, "reason": passkey.Detail(err)}})
-		httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
+		httpx.JSONError(w, http.StatusBadRequest, passkey.RegistrationMessage(err))
 		return
 	case err != nil:
 		httpx.JSONServerError(w, r, "handoff: complete", err)
@@ -304,15 +304,4 @@ func (h *Handler) notify(r *http.Request, u directory.User, t login.Target, cred
 func refused(err error) bool {
 	var pe *passkey.Error
 	return errors.As(err, &pe) || errors.Is(err, passkey.ErrPolicy) || errors.Is(err, passkey.ErrInvalidName)
-}
-
-// registrationMessage is the sentence a person sees when the new passkey is refused.
-func registrationMessage(err error) string {
-	if ref, ok := passkey.PolicyRefusal(err); ok {
-		return ref.Error()
-	}
-	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
-		return err.Error()
-	}
-	return "Your passkey could not be created. Please try again."
 }

@@ -165,7 +165,7 @@ func (h *Handler) promptFinish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
 			OrgID: u.OrgID, UserID: u.ID, Details: map[string]any{"via": passkey.AddedViaSignIn, "reason": passkey.Detail(err)}}))
-		httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
+		httpx.JSONError(w, http.StatusBadRequest, passkey.RegistrationMessage(err))
 		return
 	}
 	actor := "user:" + u.ID
@@ -210,15 +210,4 @@ func (h *Handler) promptSkip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.continueTo(w, r, t)
-}
-
-// registrationMessage is the sentence a person sees when a new passkey is refused.
-func registrationMessage(err error) string {
-	if ref, ok := passkey.PolicyRefusal(err); ok {
-		return ref.Error()
-	}
-	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
-		return err.Error()
-	}
-	return "Your passkey could not be created. Please try again."
 }

@@ -137,3 +137,16 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// RegistrationMessage is the sentence a person sees when a new passkey is refused: the policy's
+// reason and advice, an expired ceremony or missing user verification as such, and otherwise a
+// plain "try again" (the details stay in Detail, for the log).
+func RegistrationMessage(err error) string {
+	if ref, ok := PolicyRefusal(err); ok {
+		return ref.Error()
+	}
+	if errors.Is(err, ErrCeremonyExpired) || errors.Is(err, ErrUserVerification) {
+		return err.Error()
+	}
+	return "Your passkey could not be created. Please try again."
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/login"
 	"github.com/portcullis-id/portcullis/authn/throttle"

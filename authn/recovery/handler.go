@@ -168,7 +168,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = h.Audit.Record(ctx, audit.FromRequest(r, audit.Event{Action: "passkey.registration_failed", Outcome: audit.Failure,
 			UserID: user.ID, OrgID: user.OrgID, Details: map[string]any{"via": PurposeRecovery, "reason": passkey.Detail(err)}}))
-		httpx.JSONError(w, http.StatusBadRequest, registrationMessage(err))
+		httpx.JSONError(w, http.StatusBadRequest, passkey.RegistrationMessage(err))
 		return
 	}
 	now := time.Now().UTC()
@@ -204,14 +204,4 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 	record("signin.succeeded", map[string]any{"method": "passkey", "via": PurposeRecovery, "sid": sess.ID})
 	h.notifyCompleted(ctx, user, cred, now)
 	httpx.JSON(w, http.StatusOK, map[string]string{"redirect": "/account?done=recovered"})
-}
-
-func registrationMessage(err error) string {
-	if ref, ok := passkey.PolicyRefusal(err); ok {
-		return ref.Error()
-	}
-	if errors.Is(err, passkey.ErrCeremonyExpired) || errors.Is(err, passkey.ErrUserVerification) {
-		return err.Error()
-	}
-	return "Your passkey could not be created. Please try again."
 }

@@ -127,11 +127,7 @@ func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
 	cred, err := h.Passkeys.FinishRegistration(r.Context(), h.Ceremonies.Take(w, r), u, req.Credential, strings.TrimSpace(req.Name), passkey.AddedViaAccount)
 	if err != nil {
 		h.record(r, u, "passkey.registration_failed", map[string]any{"via": "account", "reason": passkey.Detail(err)})
-		msg := "Your passkey could not be created. Please try again."
-		if ref, ok := passkey.PolicyRefusal(err); ok {
-			msg = ref.Error()
-		}
-		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+		httpx.JSON(w, http.StatusBadRequest, map[string]string{"error": passkey.RegistrationMessage(err)})
 		return
 	}
 	h.record(r, u, "passkey.added", map[string]any{"via": "account", "passkey": cred.ID, "provider": cred.Provider, "synced": cred.Synced()})
