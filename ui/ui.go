@@ -33,6 +33,20 @@ type Base struct {
 	// Refresh, when set, sends the browser on to this same-origin address as soon as the page
 	// loads (a meta refresh: see login's continue page for why not a redirect).
 	Refresh string
+	// Admin, on the admin pages, shows the admin navigation and the passkey check for sensitive
+	// actions (ui/admin).
+	Admin *AdminNav
+}
+
+// AdminNav is the admin pages' navigation.
+type AdminNav struct {
+	Prefix   string // "/o/{slug}/admin"
+	OrgName  string
+	Instance bool   // the signed-in admin may also open /admin (organisations, signing keys)
+	Current  string // the section shown: overview, users, apps, policy, audit, orgs, keys
+	// Fresh: a passkey check within the last five minutes, as sensitive actions need; otherwise
+	// the navigation offers "Confirm it's you".
+	Fresh bool
 }
 
 // ScriptData are the endpoints the WebAuthn helper script calls on this page.

@@ -144,6 +144,8 @@ func build(ctx context.Context, e *env) (*app, error) {
 		Handoffs: handoffs}).Mount(r)
 	mountAdmin(r, e, prov, users, links, sessions.Store, passkeys, auditLog)
 	mountRecovery(r, e, users, passkeys, sessions, ceremonies, auditLog, renderer, csrf, prov, limiter)
+	mountSecurity(r, e, users, km, renderer, rpID, rpName)
+	mountAdminPages(r, e, prov, users, links, sessions, passkeys, ceremonies, auditLog, renderer, csrf)
 	(&health.Handler{DB: e.db, Version: version}).Mount(r)
 	ui.MountStatic(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
