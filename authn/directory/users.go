@@ -42,11 +42,15 @@ func (s *Store) SetPasskeySkipped(ctx context.Context, userID string, at time.Ti
 	return s.exec(ctx, `UPDATE users SET passkey_skipped_at = ? WHERE id = ?`, at.UTC(), userID)
 }
 
-// UpdateProfile replaces the user's display name, email and roles (a CSV import's update).
+// UpdateProfile replaces the user's display name, email and roles (an import's or an admin's
+// update). Addresses come from administrators, who vouch for them as an enterprise directory
+// does: a changed address counts as verified (so that recovery and notices may go to it); an
+// unchanged one keeps its state.
 func (s *Store) UpdateProfile(ctx context.Context, userID, displayName, email string, roles []string) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
-		if err := s.exec(ctx, `UPDATE users SET display_name = ?, email = ?, updated_at = ? WHERE id = ?`,
-			displayName, email, s.now(), userID); err != nil {
+		if err := s.exec(ctx, `UPDATE users SET display_name = ?,
+			email_verified = CASE WHEN email = ? THEN email_verified ELSE ? END, email = ?, updated_at = ? WHERE id = ?`,
+			displayName, email, email != "", email, s.now(), userID); err != nil {
 			return err
 		}
 		c := s.db.Conn(ctx)

@@ -103,7 +103,9 @@ func (im *Importer) Apply(ctx context.Context, orgID string, plan roster.Plan, a
 
 func (im *Importer) create(ctx context.Context, orgID string, row roster.Row, actor string) (Joined, error) {
 	u, err := im.Users.CreateUser(ctx, directory.User{OrgID: orgID, Username: row.Username,
-		DisplayName: row.DisplayName, Email: row.Email, Roles: row.Roles})
+		DisplayName: row.DisplayName, Email: row.Email, Roles: row.Roles,
+		// The organisation vouches for the addresses it imports (directory.Store.UpdateProfile).
+		EmailVerified: row.Email != ""})
 	if err != nil {
 		return Joined{}, err
 	}

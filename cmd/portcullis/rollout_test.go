@@ -215,7 +215,7 @@ func TestUsersImport(t *testing.T) {
 			}
 		}
 		ann := s.user(t, org.ID, "ann")
-		if !ann.HasPassword || len(ann.Roles) != 2 || ann.DisplayName != "Ann Archer" {
+		if !ann.HasPassword || len(ann.Roles) != 2 || ann.DisplayName != "Ann Archer" || !ann.EmailVerified {
 			t.Fatalf("ann after import: %+v", ann)
 		}
 		if s.user(t, org.ID, "bob").HasPassword {
