@@ -41,7 +41,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	p.dispatch(w, r, ar, viaPAR, time.Now().UTC(), "")
+	p.dispatch(w, r, ar, viaPAR, time.Now().UTC(), Pending{})
 }
 
 const parPrefix = "urn:ietf:params:oauth:request_uri:"
@@ -83,12 +83,14 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	p.dispatch(w, req, ar, pend.ViaPAR, pend.CreatedAt, pend.ID)
+	p.dispatch(w, req, ar, pend.ViaPAR, pend.CreatedAt, pend)
 }
 
-// dispatch decides what the validated request needs next: a sign-in, or the authorization response.
-func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, viaPAR bool, requestedAt time.Time, pendingID string) {
+// dispatch decides what the validated request needs next: a sign-in, consent, or the
+// authorization response. pend is the parked request being resumed (zero for a new request).
+func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, viaPAR bool, requestedAt time.Time, pend Pending) {
 	ctx := r.Context()
+	pendingID := pend.ID
 	client, ok := ar.GetClient().(*Client)
 	if !ok {
 		p.serverError(w, r, "unexpected client type", nil)
@@ -121,23 +123,19 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in."))
 			return
 		}
-		if pendingID == "" {
-			// The PAR request_uri was used up by this request; park the resolved parameters.
-			parked := store.WithoutCredentials(form)
-			parked.Del("request_uri")
-			pend, err := p.Pending.Create(ctx, client.ID, parked, viaPAR, requestedAt)
-			if err != nil {
-				p.serverError(w, r, "park authorize request", err)
-				return
-			}
-			pendingID = pend.ID
+		if pendingID, err = p.park(ctx, client, form, viaPAR, requestedAt, pendingID); err != nil {
+			p.serverError(w, r, "park authorize request", err)
+			return
 		}
 		http.Redirect(w, r, "/login?request="+url.QueryEscape(pendingID), http.StatusSeeOther)
 		return
 	}
+	if !p.consentStep(w, r, ar, client, user, prompts, pend, viaPAR, requestedAt) {
+		return
+	}
 
-	// Consent (a later step) will sit here; until it exists every client is treated as
-	// first-party and the requested scopes, already checked against the client, are granted.
+	// The requested scopes, already checked against the client, are granted: a first-party
+	// client needs no consent, and a third-party client's user has allowed them (consentStep).
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
@@ -174,6 +172,19 @@ func (p *Provider) dispatch(w http.ResponseWriter, r *http.Request, ar fosite.Au
 	}
 	allowFormPost(w, ar)
 	p.OAuth2.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// park keeps a request for a later step (sign-in, consent) and returns its id; a request already
+// parked keeps its id. The PAR request_uri was used up by this request, so the resolved
+// parameters are parked.
+func (p *Provider) park(ctx context.Context, client *Client, form url.Values, viaPAR bool, requestedAt time.Time, pendingID string) (string, error) {
+	if pendingID != "" {
+		return pendingID, nil
+	}
+	parked := store.WithoutCredentials(form)
+	parked.Del("request_uri")
+	pend, err := p.Pending.Create(ctx, client.ID, parked, viaPAR, requestedAt)
+	return pend.ID, err
 }
 
 // allowFormPost lets a form_post response's form reach the client's validated redirect URI.

@@ -23,7 +23,16 @@ type Pending struct {
 	ViaPAR    bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Consent is the consent step's answer (ConsentAllowed, ConsentDenied, or "" not asked) and
+	// ConsentUserID who gave it; the answer counts only for that user.
+	Consent, ConsentUserID string
 }
+
+// The consent step's answers to a pending request.
+const (
+	ConsentAllowed = "allowed"
+	ConsentDenied  = "denied"
+)
 
 // PendingStore keeps pending authorize requests.
 type PendingStore struct {
@@ -45,7 +54,7 @@ func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Val
 	return p, err
 }
 
-const selectPending = `SELECT id, client_id, form, via_par, created_at, expires_at FROM pending_authorizations
+const selectPending = `SELECT id, client_id, form, via_par, created_at, expires_at, consent, consent_user_id FROM pending_authorizations
 	WHERE id = $1`
 
 // Get returns a pending request that has not expired (database.ErrNotFound otherwise).
@@ -63,7 +72,7 @@ func (s *PendingStore) Get(ctx context.Context, id string, now time.Time) (Pendi
 		}
 		row = stmt.QueryRowContext(ctx, id)
 	}
-	err := row.Scan(&p.ID, &p.ClientID, &form, &p.ViaPAR, &p.CreatedAt, &p.ExpiresAt)
+	err := row.Scan(&p.ID, &p.ClientID, &form, &p.ViaPAR, &p.CreatedAt, &p.ExpiresAt, &p.Consent, &p.ConsentUserID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Pending{}, database.ErrNotFound
 	}
@@ -96,6 +105,24 @@ func (s *PendingStore) statement(ctx context.Context) (*sql.Stmt, error) {
 	}
 	s.get.Store(st)
 	return st, nil
+}
+
+// SetConsent records the consent step's answer on a pending request; an answered or expired
+// request is database.ErrNotFound.
+func (s *PendingStore) SetConsent(ctx context.Context, id, userID string, allowed bool, now time.Time) error {
+	answer := ConsentDenied
+	if allowed {
+		answer = ConsentAllowed
+	}
+	res := s.DB.Conn(ctx).Exec(`UPDATE pending_authorizations SET consent = ?, consent_user_id = ? WHERE id = ? AND expires_at > ?`,
+		answer, userID, id, now.UTC())
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return database.ErrNotFound
+	}
+	return nil
 }
 
 // Delete removes a pending request once it has been answered; a request already answered (two

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/session"
+	"github.com/portcullis-id/portcullis/consent"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/httpx"
@@ -64,6 +65,8 @@ type Provider struct {
 	Log      *slog.Logger
 	// OnTokenIssued, when set, is told the grant type of every token response (metrics).
 	OnTokenIssued func(grantType string)
+	// Consent keeps users' decisions for third-party clients (package consent).
+	Consent *consent.Store
 }
 
 // Deps are the provider's collaborators, built by the composition root.
@@ -134,7 +137,7 @@ func New(d Deps) *Provider {
 	cfg.ClientAuthenticationStrategy = clientAuthentication(f)
 	return &Provider{
 		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Cache: cache, Users: d.Users,
-		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,
+		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Consent: consent.NewStore(d.DB), Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,
 	}
 }
 
@@ -144,6 +147,7 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.HandleFunc("/.well-known/jwks.json", p.jwks).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/oauth2/auth", p.authorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/oauth2/auth/resume", p.resume).Methods(http.MethodGet)
+	p.consentPage().Mount(r)
 	r.HandleFunc("/oauth2/token", p.token).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/par", p.par).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/introspect", p.introspect).Methods(http.MethodPost)

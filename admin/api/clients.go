@@ -29,6 +29,9 @@ type clientBody struct {
 	RequirePAR             *bool     `json:"require_pushed_authorization_requests"`
 	FirstParty             *bool     `json:"first_party"`
 	CanIntrospect          *bool     `json:"introspect"`
+	LogoURI                *string   `json:"logo_uri"`
+	PolicyURI              *string   `json:"policy_uri"`
+	TOSURI                 *string   `json:"tos_uri"`
 }
 
 func set[T any](dst *T, v *T) {
@@ -54,6 +57,9 @@ func (b clientBody) apply(s *clients.Spec) {
 	set(&s.RequirePAR, b.RequirePAR)
 	set(&s.FirstParty, b.FirstParty)
 	set(&s.CanIntrospect, b.CanIntrospect)
+	set(&s.LogoURI, b.LogoURI)
+	set(&s.PolicyURI, b.PolicyURI)
+	set(&s.TOSURI, b.TOSURI)
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a admin.Actor) {

@@ -120,6 +120,9 @@ type clientView struct {
 	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
 	FirstParty              bool      `json:"first_party"`
 	CanIntrospect           bool      `json:"introspect"`
+	LogoURI                 string    `json:"logo_uri,omitempty"`
+	PolicyURI               string    `json:"policy_uri,omitempty"`
+	TOSURI                  string    `json:"tos_uri,omitempty"`
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 }
@@ -131,7 +134,8 @@ func viewClient(c clients.Client) clientView {
 		Audience: nonNil(c.Audience), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS, JWKSURI: c.JWKSURI,
 		AuthSigningAlg: c.TokenEndpointAuthSigningAlg, IDTokenAlg: c.IDTokenSignedResponseAlg,
 		JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR, FirstParty: c.FirstParty,
-		CanIntrospect: c.CanIntrospect, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 type auditView struct {

@@ -53,6 +53,9 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.BoolVar(&spec.RequirePAR, "require-par", false, "require pushed authorization requests")
 		fs.BoolVar(&spec.FirstParty, "first-party", false, "first-party app: no consent screen")
 		fs.BoolVar(&spec.CanIntrospect, "introspect", false, "may introspect other clients' tokens")
+		fs.StringVar(&spec.LogoURI, "logo-uri", "", "https URL of the app's logo, shown on the consent page")
+		fs.StringVar(&spec.PolicyURI, "policy-uri", "", "https URL of the app's privacy policy, linked from the consent page")
+		fs.StringVar(&spec.TOSURI, "tos-uri", "", "https URL of the app's terms of service, linked from the consent page")
 		fs.StringVar(&org, "org", "system", "organisation slug")
 	case "list":
 		fs.StringVar(&org, "org", "", "only this organisation (slug)")
@@ -144,6 +147,9 @@ type clientJSON struct {
 	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
 	FirstParty              bool      `json:"first_party"`
 	CanIntrospect           bool      `json:"introspect"`
+	LogoURI                 string    `json:"logo_uri,omitempty"`
+	PolicyURI               string    `json:"policy_uri,omitempty"`
+	TOSURI                  string    `json:"tos_uri,omitempty"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -154,7 +160,8 @@ func toJSON(c clients.Client, secret string) clientJSON {
 		Audience: nonNil(c.Audience), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI,
 		AuthSigningAlg: c.TokenEndpointAuthSigningAlg, IDTokenAlg: c.IDTokenSignedResponseAlg,
 		JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR, FirstParty: c.FirstParty,
-		CanIntrospect: c.CanIntrospect, CreatedAt: c.CreatedAt}
+		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
+		CreatedAt: c.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -224,6 +231,11 @@ func (c *clientCLI) print(cl clients.Client) {
 	fmt.Fprintf(tw, "id_token_signed_response_alg:\t%s\n", cl.IDTokenSignedResponseAlg)
 	fmt.Fprintf(tw, "options:\tjwt_access_tokens=%t require_par=%t first_party=%t introspect=%t\n",
 		cl.JWTAccessTokens, cl.RequirePAR, cl.FirstParty, cl.CanIntrospect)
+	for _, l := range [][2]string{{"logo_uri", cl.LogoURI}, {"policy_uri", cl.PolicyURI}, {"tos_uri", cl.TOSURI}} {
+		if l[1] != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])
+		}
+	}
 	_ = tw.Flush()
 }
 

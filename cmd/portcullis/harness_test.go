@@ -122,9 +122,11 @@ type registered struct {
 	Secret string `json:"client_secret"`
 }
 
+// createClient registers a client. Test clients are first-party (no consent page) unless the
+// arguments say --first-party=false, as the consent tests do.
 func (s *testServer) createClient(args ...string) registered {
 	s.t.Helper()
-	out, err := s.cli(append([]string{"clients", "create", "--output", "json"}, args...)...)
+	out, err := s.cli(append([]string{"clients", "create", "--output", "json", "--first-party"}, args...)...)
 	if err != nil {
 		s.t.Fatalf("clients create: %v", err)
 	}

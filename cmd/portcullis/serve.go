@@ -141,7 +141,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	handoffs := mountHandoff(r, e, passkeys, sessions, users, auditLog, renderer, csrf, ceremonies, prov.Pending, prov.Cache, limiter)
 	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
 		UI: renderer, CSRF: csrf, Codes: recoveryCodes(e), Lost: recoveryService(e, passkeys, sessions.Store, prov.Store, auditLog),
-		Handoffs: handoffs}).Mount(r)
+		Handoffs: handoffs, Apps: prov.Consent}).Mount(r)
 	mountAdmin(r, e, prov, users, links, sessions.Store, passkeys, auditLog)
 	mountRecovery(r, e, users, passkeys, sessions, ceremonies, auditLog, renderer, csrf, prov, limiter)
 	mountSecurity(r, e, users, km, renderer, rpID, rpName)

@@ -74,6 +74,10 @@ type Client struct {
 	FirstParty      bool // the instance's own application: consent is not asked
 	CanIntrospect   bool // may call the introspection endpoint (RFC 7662)
 
+	// LogoURI, PolicyURI and TOSURI are what the consent page shows of the app, when registered
+	// (https only; OpenID Connect Dynamic Client Registration section 2: logo_uri, policy_uri, tos_uri).
+	LogoURI, PolicyURI, TOSURI string
+
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -119,6 +123,9 @@ func (c Client) Spec() Spec {
 		RequirePAR:             c.RequirePAR,
 		FirstParty:             c.FirstParty,
 		CanIntrospect:          c.CanIntrospect,
+		LogoURI:                c.LogoURI,
+		PolicyURI:              c.PolicyURI,
+		TOSURI:                 c.TOSURI,
 	}
 }
 

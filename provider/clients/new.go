@@ -97,6 +97,9 @@ func fromSpec(s Spec) Client {
 		RequirePAR:                  s.RequirePAR,
 		FirstParty:                  s.FirstParty,
 		CanIntrospect:               s.CanIntrospect,
+		LogoURI:                     s.LogoURI,
+		PolicyURI:                   s.PolicyURI,
+		TOSURI:                      s.TOSURI,
 	}
 	if slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
 		c.ResponseTypes = []string{ResponseCode}

@@ -26,6 +26,9 @@ type Spec struct {
 	IDTokenAlg     string
 
 	JWTAccessTokens, RequirePAR, FirstParty, CanIntrospect bool
+
+	// LogoURI, PolicyURI, TOSURI: optional https URLs the consent page shows.
+	LogoURI, PolicyURI, TOSURI string
 }
 
 const (
@@ -68,6 +71,9 @@ func (s *Spec) Normalize() {
 	s.JWKSURI = strings.TrimSpace(s.JWKSURI)
 	s.AuthSigningAlg = strings.TrimSpace(s.AuthSigningAlg)
 	s.IDTokenAlg = strings.TrimSpace(s.IDTokenAlg)
+	s.LogoURI = strings.TrimSpace(s.LogoURI)
+	s.PolicyURI = strings.TrimSpace(s.PolicyURI)
+	s.TOSURI = strings.TrimSpace(s.TOSURI)
 	s.RedirectURIs = tidy(s.RedirectURIs)
 	s.PostLogoutRedirectURIs = tidy(s.PostLogoutRedirectURIs)
 	s.GrantTypes = tidy(s.GrantTypes)
@@ -124,7 +130,7 @@ func tidy(list []string) []string {
 func (s Spec) Validate() error {
 	for _, check := range []func() error{
 		s.validateName, s.validateType, s.validateGrants, s.validateRedirects,
-		s.validateScopes, s.validateAudience, s.validateAuth, s.validateOptions,
+		s.validateScopes, s.validateAudience, s.validateAuth, s.validateOptions, s.validateLinks,
 	} {
 		if err := check(); err != nil {
 			return err

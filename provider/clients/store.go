@@ -48,6 +48,9 @@ type row struct {
 	RequirePAR                  bool      `gorm:"column:require_par"`
 	FirstParty                  bool      `gorm:"column:first_party"`
 	CanIntrospect               bool      `gorm:"column:can_introspect"`
+	LogoURI                     string    `gorm:"column:logo_uri"`
+	PolicyURI                   string    `gorm:"column:policy_uri"`
+	TOSURI                      string    `gorm:"column:tos_uri"`
 	CreatedAt                   time.Time `gorm:"column:created_at"`
 	UpdatedAt                   time.Time `gorm:"column:updated_at"`
 }
@@ -56,7 +59,7 @@ const selectClients = `SELECT id, org_id, name, public, secret_hash, redirect_ur
 	post_logout_redirect_uris, grant_types, response_types, scopes, audience,
 	token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 	id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
-	created_at, updated_at
+	logo_uri, policy_uri, tos_uri, created_at, updated_at
 	FROM clients`
 
 // Create inserts a client. A client with the same ID gives database.ErrAlreadyExists; an
@@ -70,13 +73,13 @@ func (s *Store) Create(ctx context.Context, c Client) error {
 		redirect_uris, post_logout_redirect_uris, grant_types, response_types, scopes, audience,
 		token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 		id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
-		created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		logo_uri, policy_uri, tos_uri, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, c.Name, c.Public, nilIfEmpty(c.SecretHash),
 		lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
-		c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
+		c.LogoURI, c.PolicyURI, c.TOSURI, c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
 	switch {
 	case database.IsUniqueViolation(err):
 		return database.ErrAlreadyExists
@@ -145,11 +148,13 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 		post_logout_redirect_uris = ?, grant_types = ?, response_types = ?, scopes = ?,
 		audience = ?, token_endpoint_auth_method = ?, jwks = ?, jwks_uri = ?,
 		token_endpoint_auth_signing_alg = ?, id_token_signed_response_alg = ?,
-		jwt_access_tokens = ?, require_par = ?, first_party = ?, can_introspect = ?, updated_at = ?
+		jwt_access_tokens = ?, require_par = ?, first_party = ?, can_introspect = ?,
+		logo_uri = ?, policy_uri = ?, tos_uri = ?, updated_at = ?
 		WHERE id = ?`,
 		c.Name, lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
-		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect, c.UpdatedAt.UTC(),
+		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
+		c.LogoURI, c.PolicyURI, c.TOSURI, c.UpdatedAt.UTC(),
 		c.ID)
 	if res.Error != nil {
 		return fmt.Errorf("update client: %w", res.Error)
@@ -216,6 +221,9 @@ func (r row) client() (Client, error) {
 		RequirePAR:                  r.RequirePAR,
 		FirstParty:                  r.FirstParty,
 		CanIntrospect:               r.CanIntrospect,
+		LogoURI:                     r.LogoURI,
+		PolicyURI:                   r.PolicyURI,
+		TOSURI:                      r.TOSURI,
 		CreatedAt:                   r.CreatedAt.UTC(),
 		UpdatedAt:                   r.UpdatedAt.UTC(),
 	}

@@ -73,7 +73,8 @@ func TestStoreCreateGet(t *testing.T) {
 			"confidential": {Name: "Web", RedirectURIs: []string{"https://a.example/cb", "http://127.0.0.1:5000/cb"},
 				PostLogoutRedirectURIs: []string{"https://a.example/bye"}, Audience: []string{"https://api.example"},
 				Scopes: []string{"openid", "roles", "org"}, IDTokenAlg: "RS256", AuthMethod: "client_secret_post",
-				JWTAccessTokens: true, RequirePAR: true, FirstParty: true, CanIntrospect: true},
+				JWTAccessTokens: true, RequirePAR: true, FirstParty: true, CanIntrospect: true,
+				LogoURI: "https://a.example/logo.png", PolicyURI: "https://a.example/privacy", TOSURI: "https://a.example/terms"},
 			"public":                {Name: "App", Type: "public", RedirectURIs: []string{"com.example.app:/cb"}},
 			"service":               {Name: "Svc"},
 			"private_key_jwt":       {Name: "Keys", JWKS: publicJWKS(t), GrantTypes: []string{"client_credentials"}},
@@ -180,6 +181,7 @@ func TestStoreUpdate(t *testing.T) {
 		spec.AuthMethod = "client_secret_post"
 		spec.IDTokenAlg = "RS256"
 		spec.JWTAccessTokens, spec.RequirePAR, spec.FirstParty, spec.CanIntrospect = true, true, true, true
+		spec.LogoURI, spec.PolicyURI, spec.TOSURI = "https://b.example/logo.png", "https://b.example/privacy", "https://b.example/terms"
 		revised, err := Revise(c, spec, testNow.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,6 @@
 // Package account serves the signed-in user's account page: their passkeys (rename, add on this
-// device after a fresh passkey check, remove) and their sessions (end one, end all others), and
-// sign-out. Every change is audited.
+// device after a fresh passkey check, remove), their sessions (end one, end all others), the
+// apps they allowed (connected apps: revoke one), and sign-out. Every change is audited.
 package account
 
 import (
@@ -63,6 +63,8 @@ type Handler struct {
 	Lost  LostDevices
 	// Handoffs, optional, lists passkeys added from a new device (handoffs.go).
 	Handoffs RecentHandoffs
+	// Apps, optional, lists the third-party apps the user allowed and takes them back (apps.go).
+	Apps ConnectedApps
 }
 
 // Mount registers the account routes.
@@ -78,6 +80,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.HandleFunc("/account/sessions/end-others", h.endOthers).Methods(http.MethodPost)
 	r.HandleFunc("/account/passkeys/{id}/lost", h.lost).Methods(http.MethodPost)
 	r.HandleFunc("/account/recovery-codes", h.createCodes).Methods(http.MethodPost)
+	r.HandleFunc("/account/apps/{client}/revoke", h.revokeApp).Methods(http.MethodPost)
 	r.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
 }
 
@@ -126,6 +129,7 @@ type accountPage struct {
 	Error    string
 	Recovery recoveryView
 	Added    []addedView
+	Apps     []appView
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +170,10 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "recent handoffs", err)
 		return
 	}
+	if p.Apps, err = h.connectedApps(ctx, u.ID); err != nil {
+		h.serverError(w, r, "connected apps", err)
+		return
+	}
 	h.UI.Render(w, r, http.StatusOK, "account", p)
 }
 
@@ -176,16 +184,19 @@ func noticeText(code string) string {
 		"lost":      "The passkey was removed and the sessions it signed in have been ended.",
 		"recovered": "Your account is recovered: your new passkey on this device is ready to use.",
 		"codes":     "Keep your recovery codes somewhere safe. Each one works once.",
+		"app-revoked": "The app's access was taken back: it is signed out of your account and will ask again " +
+			"if you use it.",
 	}[code]
 }
 
 func errorText(code string) string {
 	return map[string]string{
-		"last":    "You cannot remove your only passkey: you would not be able to sign in. Add another passkey first.",
-		"name":    "A passkey name must be 1 to 64 characters.",
-		"missing": "That passkey or session no longer exists.",
-		"expired": "The form expired. Please try again.",
-		"verify":  "To remove a passkey, first confirm it's you with a passkey (below).",
+		"last":        "You cannot remove your only passkey: you would not be able to sign in. Add another passkey first.",
+		"name":        "A passkey name must be 1 to 64 characters.",
+		"missing":     "That passkey or session no longer exists.",
+		"missing-app": "That app no longer has access to your account.",
+		"expired":     "The form expired. Please try again.",
+		"verify":      "To remove a passkey, first confirm it's you with a passkey (below).",
 		"lost-last": "That is your only passkey, so removing it would leave you no way to sign in. " +
 			"If you lost the device it is on, ask your administrator to recover your account instead.",
 		"verify-lost":  "To remove a lost device's passkey, first confirm it's you with another passkey (below).",
