@@ -38,9 +38,11 @@ type Clients interface {
 // Handler serves the admin API.
 type Handler struct {
 	Service *admin.Service
-	Tokens  Tokens
-	Clients Clients
-	Audit   *audit.Log
+	// Recoveries starts account recoveries (POST /users/{id}/recovery).
+	Recoveries *admin.Recoveries
+	Tokens     Tokens
+	Clients    Clients
+	Audit      *audit.Log
 
 	routes []*mux.Route
 }
@@ -66,8 +68,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	add(http.MethodGet, "/users/{id}", h.getUser)
 	add(http.MethodPatch, "/users/{id}", h.updateUser)
 	add(http.MethodPost, "/users/{id}/enrollment-link", h.enrollmentLink)
-	// POST /users/{id}/recovery (journey 5, authn/recovery) belongs here, with the other actions
-	// on one user.
+	add(http.MethodPost, "/users/{id}/recovery", h.startRecovery)
 	add(http.MethodGet, "/users/{id}/passkeys", h.listPasskeys)
 	add(http.MethodDelete, "/users/{id}/passkeys/{pid}", h.removePasskey)
 	add(http.MethodGet, "/users/{id}/sessions", h.listSessions)

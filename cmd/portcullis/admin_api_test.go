@@ -65,6 +65,7 @@ func (f *adminFixture) routes() []adminRoute {
 		{"DELETE", u + "/passkeys/" + f.passkeyID, nil, true, false},
 		{"GET", u + "/sessions", nil, true, false},
 		{"DELETE", u + "/sessions/" + f.sessionID, nil, true, false},
+		{"POST", u + "/recovery", map[string]any{"keep_passkeys": true}, true, false},
 		{"GET", "/policy", nil, false, false},
 		{"PUT", "/policy?dry_run=true", map[string]any{"passkeys": "mandatory"}, false, false},
 		{"GET", "/clients", nil, false, false},

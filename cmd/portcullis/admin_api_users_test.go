@@ -232,3 +232,32 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// TestAdminAPIRecovery: POST /users/{id}/recovery revokes the user's passkeys, sessions and tokens
+// and shows a single-use recovery link once; email needs a verified address and a mail server.
+func TestAdminAPIRecovery(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *testServer) {
+		f := newAdminFixture(t, s)
+		path := "/users/" + f.user + "/recovery"
+		s.api(t, f.rw, "POST", path, map[string]any{"delivery": "post"}).want(t, http.StatusBadRequest, "invalid_field", "delivery")
+		s.api(t, f.rw, "POST", path, map[string]any{"delivery": "email"}).want(t, http.StatusBadRequest, "invalid_field", "delivery")
+		s.api(t, f.rw, "POST", path, map[string]any{"valid_for": "400h"}).want(t, http.StatusBadRequest, "invalid_field", "valid_for")
+		s.api(t, f.globex, "POST", path, nil).want(t, http.StatusNotFound)
+		s.api(t, f.ro, "POST", path, nil).want(t, http.StatusForbidden, "insufficient_scope")
+
+		got := s.api(t, f.rw, "POST", path, nil).want(t, http.StatusCreated)
+		if !strings.HasPrefix(got.str("recovery_url"), s.URL+"/recover/") || got.body["passkeys_removed"] != float64(1) ||
+			got.body["sessions_ended"] != float64(1) || got.str("delivery") != "show" {
+			t.Fatalf("recovery: %s", got.raw)
+		}
+		if st := userinfoStatus(t, s, f.userToken); st != http.StatusUnauthorized {
+			t.Fatalf("the user's access token after recovery: %d", st)
+		}
+		if resp, body := newBrowser(t).get(got.str("recovery_url")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Recover your account") {
+			t.Fatalf("recovery link: %d", resp.StatusCode)
+		}
+		if n := s.auditBy(t, "client:"+f.rwClient.ID, "recovery.started"); n != 1 {
+			t.Fatalf("%d recovery.started events by the client", n)
+		}
+	})
+}

@@ -30,10 +30,14 @@ func mountAdmin(r *mux.Router, e *env, prov *provider.Provider, users *directory
 	svc.SessionTokens, svc.Passkeys, svc.Keys = prov.Store, passkeys, prov.Keys
 	// The configuration was validated at start-up, so this fails only if the mail settings are
 	// unusable; the API then hands links over instead of emailing them, and says so in the log.
+	rec := &admin.Recoveries{Service: svc, Recovery: recoveryService(e, passkeys, sessions, prov.Store, auditLog)}
 	if m, err := newUserMailer(e.cfg, e); err != nil {
-		e.log.Error("admin API: email delivery of enrollment links is off", "err", err)
+		e.log.Error("admin API: email delivery of enrollment and recovery links is off", "err", err)
 	} else {
 		svc.Mail = m.enrollment
+		if m.smtp {
+			rec.Mail = m.sender
+		}
 	}
-	(&api.Handler{Service: svc, Tokens: prov, Clients: prov.Clients, Audit: auditLog}).Mount(r)
+	(&api.Handler{Service: svc, Recoveries: rec, Tokens: prov, Clients: prov.Clients, Audit: auditLog}).Mount(r)
 }
