@@ -16,7 +16,19 @@ type Adoption struct {
 	PasswordOnly int
 	Neither      int // no passkey and no password: they need an enrollment link
 	Providers    []ProviderCount
+	// Trend is how many of today's active users had a passkey at the end of each of the last
+	// TrendWeeks weeks, oldest first (from when each created their first passkey).
+	Trend []TrendPoint
 }
+
+// TrendPoint is the adoption at the end of one week.
+type TrendPoint struct {
+	WeekEnding  time.Time
+	WithPasskey int
+}
+
+// TrendWeeks is how many weeks the adoption trend covers.
+const TrendWeeks = 12
 
 // ProviderCount is how many passkeys one provider (iCloud Keychain, a security key, …) holds.
 type ProviderCount struct {
@@ -39,6 +51,7 @@ type userFacts struct {
 type passkeyFacts struct {
 	UserID, Provider, AAGUID, AttestationType string
 	BackupEligible, UserVerified              bool
+	CreatedAt                                 time.Time
 }
 
 // load reads the active users of an organisation and their passkeys, in two statements.
@@ -50,7 +63,7 @@ func (r *Reports) load(ctx context.Context, orgID string) ([]userFacts, map[stri
 	}
 	var keys []passkeyFacts
 	if err := r.DB.Conn(ctx).Raw(`SELECT p.user_id, p.provider, p.aaguid, p.attestation_type, p.backup_eligible,
-		p.user_verified FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.org_id = ? AND u.status = 'active'`,
+		p.user_verified, p.created_at FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.org_id = ? AND u.status = 'active'`,
 		orgID).Scan(&keys).Error; err != nil {
 		return nil, nil, err
 	}
@@ -100,6 +113,7 @@ func (r *Reports) Adoption(ctx context.Context, orgID string) (Adoption, error) 
 	for _, p := range providers {
 		a.Providers = append(a.Providers, *p)
 	}
+	a.Trend = trend(users, keys, time.Now().UTC())
 	sort.Slice(a.Providers, func(i, j int) bool {
 		if a.Providers[i].Passkeys != a.Providers[j].Passkeys {
 			return a.Providers[i].Passkeys > a.Providers[j].Passkeys
@@ -138,4 +152,33 @@ func AttestationVerified(attestationType string) bool {
 		return true
 	}
 	return false
+}
+
+// trend counts, for each of the last TrendWeeks weeks, the active users whose first passkey was
+// created by the end of that week.
+func trend(users []userFacts, keys map[string][]passkeyFacts, now time.Time) []TrendPoint {
+	var firsts []time.Time
+	for _, u := range users {
+		var first time.Time
+		for _, k := range keys[u.ID] {
+			if first.IsZero() || k.CreatedAt.Before(first) {
+				first = k.CreatedAt
+			}
+		}
+		if !first.IsZero() {
+			firsts = append(firsts, first.UTC())
+		}
+	}
+	out := make([]TrendPoint, TrendWeeks)
+	for i := range out {
+		end := now.AddDate(0, 0, -7*(TrendWeeks-1-i))
+		n := 0
+		for _, f := range firsts {
+			if !f.After(end) {
+				n++
+			}
+		}
+		out[i] = TrendPoint{WeekEnding: end, WithPasskey: n}
+	}
+	return out
 }
