@@ -62,6 +62,13 @@ func startServerWith(t *testing.T, dsn, secretFile string, mutate func(*Config))
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	return runServer(t, ln, cfg)
+}
+
+// runServer builds the server for cfg (as `portcullis serve` does) and serves it on ln until the
+// test ends.
+func runServer(t *testing.T, ln net.Listener, cfg Config) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e, err := openEnv(ctx, cfg, testLogWriter{t}, true)
 	if err != nil {
@@ -80,7 +87,7 @@ func startServerWith(t *testing.T, dsn, secretFile string, mutate func(*Config))
 		}
 		e.db.Close()
 	})
-	return &testServer{t: t, URL: cfg.Issuer, DSN: dsn, SecretFile: secretFile, app: a, env: e}
+	return &testServer{t: t, URL: cfg.Issuer, DSN: cfg.Database, SecretFile: cfg.SecretFile, app: a, env: e}
 }
 
 type testLogWriter struct{ t *testing.T }

@@ -86,25 +86,7 @@ func startConfigured(t *testing.T, dsn, secretFile string, flags ...string) *tes
 	if err != nil {
 		t.Fatalf("serve %v: %v", flags, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e, err := openEnv(ctx, cfg, testLogWriter{t}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := build(ctx, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		e.db.Close()
-	})
-	return &testServer{t: t, URL: issuer, DSN: dsn, SecretFile: secretFile, app: a, env: e}
+	return runServer(t, ln, cfg)
 }
 
 // activeKIDs returns the active kid of each algorithm, from `keys list`.
