@@ -55,8 +55,12 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"claims_parameter_supported":                               false,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
-		"frontchannel_logout_supported":                            false,
-		"backchannel_logout_supported":                             false,
+		// Back-Channel Logout 1.0 section 2.1 and Front-Channel Logout 1.0 section 3: logout tokens
+		// always carry sid, and session_required front-channel URIs get iss and sid.
+		"backchannel_logout_supported":          true,
+		"backchannel_logout_session_supported":  true,
+		"frontchannel_logout_supported":         true,
+		"frontchannel_logout_session_supported": true,
 	})
 }
 

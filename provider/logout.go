@@ -98,7 +98,12 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 			ClientName: clientName, ClientID: clientID, PostLogoutRedirectURI: redirect, State: state})
 		return
 	}
+	var frames []string
 	if signedIn {
+		// The apps of the session are found by its tokens, which revocation below leaves in place.
+		if frames, err = p.Logout.FrontChannel(ctx, sess.ID); err != nil {
+			p.log(ctx).Warn("logout: front-channel logout URIs", "err", err)
+		}
 		if _, err := p.Sessions.End(w, r); err != nil && !errors.Is(err, database.ErrNotFound) {
 			p.serverError(w, r, "end session", err)
 			return
@@ -111,17 +116,27 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		p.record(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID, Actor: "user:" + sess.UserID,
 			UserID: sess.UserID, ClientID: clientID, Details: map[string]any{"sid": sess.ID, "reason": "logout"}})
 	}
+	var next string
 	if u, err := url.Parse(redirect); redirect != "" && err == nil {
 		if state != "" {
 			q := u.Query()
 			q.Set("state", state)
 			u.RawQuery = q.Encode()
 		}
-		http.Redirect(w, r, u.String(), http.StatusSeeOther)
-		return
+		if len(frames) == 0 {
+			http.Redirect(w, r, u.String(), http.StatusSeeOther)
+			return
+		}
+		// The other apps must load their front-channel logout URIs first: the page frames them
+		// and links back to the app (Front-Channel Logout 1.0 section 4).
+		next = u.String()
+	}
+	if len(frames) > 0 {
+		w.Header().Set("Content-Security-Policy", httpx.FrameCSP(frames))
 	}
 	p.UI.Render(w, r, http.StatusOK, "signed_out", ui.SignedOutPage{Base: ui.Base{Title: "Signed out", RequestID: httpx.RequestID(ctx)},
-		Heading: "You are signed out", Message: "You have signed out of Portcullis. You can close this page."})
+		Heading: "You are signed out", Message: "You have signed out of Portcullis. You can close this page.",
+		Frames: frames, ContinueURL: next})
 }
 
 // verifyIDTokenHint checks that hint is an ID token we signed for this issuer. Expired tokens are

@@ -21,6 +21,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/internal/secret"
 	"github.com/portcullis-id/portcullis/provider/keys"
+	"github.com/portcullis-id/portcullis/provider/rplogout"
 	"github.com/portcullis-id/portcullis/provider/store"
 	"github.com/portcullis-id/portcullis/ui"
 )
@@ -67,6 +68,9 @@ type Provider struct {
 	OnTokenIssued func(grantType string)
 	// Consent keeps users' decisions for third-party clients (package consent).
 	Consent *consent.Store
+	// Logout queues back-channel logout tokens (its OnEnd is the session store's hook; its worker
+	// runs with the server) and lists front-channel logout URIs for the signed-out page.
+	Logout *rplogout.Notifier
 }
 
 // Deps are the provider's collaborators, built by the composition root.
@@ -138,6 +142,7 @@ func New(d Deps) *Provider {
 	return &Provider{
 		Issuer: d.Issuer, OAuth2: f, Store: st, Keys: d.Keys, Clients: d.Clients, Cache: cache, Users: d.Users,
 		Sessions: d.Sessions, Pending: &PendingStore{DB: d.DB}, Consent: consent.NewStore(d.DB), Audit: d.Audit, UI: d.UI, CSRF: d.CSRF, Log: d.Log,
+		Logout: &rplogout.Notifier{DB: d.DB, Issuer: d.Issuer, Keys: d.Keys, Clients: d.Clients, Audit: d.Audit, Log: d.Log},
 	}
 }
 

@@ -36,6 +36,18 @@ type Base struct {
 	// Admin, on the admin pages, shows the admin navigation and the passkey check for sensitive
 	// actions (ui/admin).
 	Admin *AdminNav
+	// Brand, on an organisation's sign-in pages, shows its name, logo and colour (ui/brand); nil
+	// shows the plain pages.
+	Brand *Brand
+}
+
+// Brand is an organisation's branding as a sign-in page shows it.
+type Brand struct {
+	Name    string // shown above the page's content; "" shows none
+	LogoURI string // an https URL (the page's CSP allows its origin for images)
+	LogoAlt string // the logo's text alternative
+	// Stylesheet is the organisation's stylesheet (its primary colour), or "".
+	Stylesheet string
 }
 
 // AdminNav is the admin pages' navigation.
@@ -105,6 +117,11 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 type SignedOutPage struct {
 	Base
 	Heading, Message string
+	// Frames are front-channel logout URIs of the session's apps (Front-Channel Logout 1.0), each
+	// loaded in a hidden iframe; the handler sets a CSP that allows them (httpx.FrameCSP).
+	Frames []string
+	// ContinueURL, when set, is the app's post-logout redirect URI, linked below the frames.
+	ContinueURL string
 }
 
 // ErrorPage is a plain-language error shown to a person.

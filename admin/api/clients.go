@@ -32,6 +32,10 @@ type clientBody struct {
 	LogoURI                *string   `json:"logo_uri"`
 	PolicyURI              *string   `json:"policy_uri"`
 	TOSURI                 *string   `json:"tos_uri"`
+	BackchannelLogoutURI   *string   `json:"backchannel_logout_uri"`
+	BackchannelLogoutSID   *bool     `json:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI  *string   `json:"frontchannel_logout_uri"`
+	FrontchannelLogoutSID  *bool     `json:"frontchannel_logout_session_required"`
 }
 
 func set[T any](dst *T, v *T) {
@@ -60,6 +64,10 @@ func (b clientBody) apply(s *clients.Spec) {
 	set(&s.LogoURI, b.LogoURI)
 	set(&s.PolicyURI, b.PolicyURI)
 	set(&s.TOSURI, b.TOSURI)
+	set(&s.BackchannelLogoutURI, b.BackchannelLogoutURI)
+	set(&s.BackchannelLogoutSessionRequired, b.BackchannelLogoutSID)
+	set(&s.FrontchannelLogoutURI, b.FrontchannelLogoutURI)
+	set(&s.FrontchannelLogoutSessionRequired, b.FrontchannelLogoutSID)
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a admin.Actor) {
@@ -80,7 +88,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a admin.A
 	if !decode(w, r, &b, false) {
 		return
 	}
-	var spec clients.Spec
+	spec := clients.Spec{BackchannelLogoutSessionRequired: true} // the registration default here
 	b.apply(&spec)
 	c, secret, err := h.Service.CreateClient(r.Context(), a, spec)
 	if err != nil {

@@ -123,6 +123,10 @@ type clientView struct {
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	PolicyURI               string    `json:"policy_uri,omitempty"`
 	TOSURI                  string    `json:"tos_uri,omitempty"`
+	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSID    bool      `json:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI   string    `json:"frontchannel_logout_uri,omitempty"`
+	FrontchannelLogoutSID   bool      `json:"frontchannel_logout_session_required"`
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 }
@@ -135,6 +139,8 @@ func viewClient(c clients.Client) clientView {
 		AuthSigningAlg: c.TokenEndpointAuthSigningAlg, IDTokenAlg: c.IDTokenSignedResponseAlg,
 		JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR, FirstParty: c.FirstParty,
 		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSID: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSID: c.FrontchannelLogoutSessionRequired,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 

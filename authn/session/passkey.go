@@ -15,8 +15,11 @@ func (s *Store) EndForPasskey(ctx context.Context, userID, passkeyID string) ([]
 			userID, passkeyID).Scan(&ids).Error; err != nil {
 			return err
 		}
-		return c.Exec(`UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND passkey_id = ? AND ended_at IS NULL`,
-			s.now(), userID, passkeyID).Error
+		if err := c.Exec(`UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND passkey_id = ? AND ended_at IS NULL`,
+			s.now(), userID, passkeyID).Error; err != nil {
+			return err
+		}
+		return s.ended(ctx, userID, ids)
 	})
 	return ids, err
 }

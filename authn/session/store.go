@@ -34,6 +34,27 @@ type Store struct {
 	db     *database.DB
 	hasher *secret.Hasher
 	now    func() time.Time
+
+	// OnEnd, when set, is called with the sessions End, EndAllForUser and EndForPasskey end,
+	// inside the transaction that ends them: an error undoes the ending. Every way a session
+	// ends goes through these, so this is where relying parties learn of it (back-channel logout).
+	OnEnd func(ctx context.Context, ended []Ended) error
+}
+
+// Ended is a session that has just ended, as OnEnd sees it.
+type Ended struct {
+	ID, UserID string
+}
+
+func (s *Store) ended(ctx context.Context, userID string, ids []string) error {
+	if s.OnEnd == nil || len(ids) == 0 {
+		return nil
+	}
+	out := make([]Ended, len(ids))
+	for i, id := range ids {
+		out[i] = Ended{ID: id, UserID: userID}
+	}
+	return s.OnEnd(ctx, out)
 }
 
 // NewStore returns a session store; hasher keys the stored hash of cookie values.
@@ -151,21 +172,32 @@ func (s *Store) EndAllForUser(ctx context.Context, userID, keep string) ([]strin
 		if err := c.Raw(`SELECT id FROM auth_sessions WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, userID, keep).Scan(&ids).Error; err != nil {
 			return err
 		}
-		return c.Exec(`UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, s.now(), userID, keep).Error
+		if err := c.Exec(`UPDATE auth_sessions SET ended_at = ? WHERE user_id = ? AND id <> ? AND ended_at IS NULL`, s.now(), userID, keep).Error; err != nil {
+			return err
+		}
+		return s.ended(ctx, userID, ids)
 	})
 	return ids, err
 }
 
 // End ends a session; ending an ended or unknown session is database.ErrNotFound.
 func (s *Store) End(ctx context.Context, id string) error {
-	res := s.db.Conn(ctx).Exec(`UPDATE auth_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, s.now(), id)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return database.ErrNotFound
-	}
-	return nil
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		var userID string
+		if s.OnEnd != nil {
+			if err := s.db.Conn(ctx).Raw(`SELECT user_id FROM auth_sessions WHERE id = ? AND ended_at IS NULL`, id).Scan(&userID).Error; err != nil {
+				return err
+			}
+		}
+		res := s.db.Conn(ctx).Exec(`UPDATE auth_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, s.now(), id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return database.ErrNotFound
+		}
+		return s.ended(ctx, userID, []string{id})
+	})
 }
 
 // ListForUser returns a user's live sessions, newest first.

@@ -56,6 +56,10 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&spec.LogoURI, "logo-uri", "", "https URL of the app's logo, shown on the consent page")
 		fs.StringVar(&spec.PolicyURI, "policy-uri", "", "https URL of the app's privacy policy, linked from the consent page")
 		fs.StringVar(&spec.TOSURI, "tos-uri", "", "https URL of the app's terms of service, linked from the consent page")
+		fs.StringVar(&spec.BackchannelLogoutURI, "backchannel-logout-uri", "", "URI that receives a logout token when a session the app got tokens in ends (OIDC Back-Channel Logout)")
+		fs.BoolVar(&spec.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", true, "the app needs sid in logout tokens (Portcullis always sends it)")
+		fs.StringVar(&spec.FrontchannelLogoutURI, "frontchannel-logout-uri", "", "URI the signed-out page loads in an iframe (OIDC Front-Channel Logout)")
+		fs.BoolVar(&spec.FrontchannelLogoutSessionRequired, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URI")
 		fs.StringVar(&org, "org", "system", "organisation slug")
 	case "list":
 		fs.StringVar(&org, "org", "", "only this organisation (slug)")
@@ -150,6 +154,10 @@ type clientJSON struct {
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	PolicyURI               string    `json:"policy_uri,omitempty"`
 	TOSURI                  string    `json:"tos_uri,omitempty"`
+	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSID    bool      `json:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI   string    `json:"frontchannel_logout_uri,omitempty"`
+	FrontchannelLogoutSID   bool      `json:"frontchannel_logout_session_required"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -161,6 +169,8 @@ func toJSON(c clients.Client, secret string) clientJSON {
 		AuthSigningAlg: c.TokenEndpointAuthSigningAlg, IDTokenAlg: c.IDTokenSignedResponseAlg,
 		JWTAccessTokens: c.JWTAccessTokens, RequirePAR: c.RequirePAR, FirstParty: c.FirstParty,
 		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSID: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSID: c.FrontchannelLogoutSessionRequired,
 		CreatedAt: c.CreatedAt}
 }
 
@@ -231,7 +241,8 @@ func (c *clientCLI) print(cl clients.Client) {
 	fmt.Fprintf(tw, "id_token_signed_response_alg:\t%s\n", cl.IDTokenSignedResponseAlg)
 	fmt.Fprintf(tw, "options:\tjwt_access_tokens=%t require_par=%t first_party=%t introspect=%t\n",
 		cl.JWTAccessTokens, cl.RequirePAR, cl.FirstParty, cl.CanIntrospect)
-	for _, l := range [][2]string{{"logo_uri", cl.LogoURI}, {"policy_uri", cl.PolicyURI}, {"tos_uri", cl.TOSURI}} {
+	for _, l := range [][2]string{{"logo_uri", cl.LogoURI}, {"policy_uri", cl.PolicyURI}, {"tos_uri", cl.TOSURI},
+		{"backchannel_logout_uri", cl.BackchannelLogoutURI}, {"frontchannel_logout_uri", cl.FrontchannelLogoutURI}} {
 		if l[1] != "" {
 			fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])
 		}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/secret"
+	"github.com/portcullis-id/portcullis/provider/rplogout"
 )
 
 // dbKeys are the settings every command that touches the database takes.
@@ -71,4 +73,12 @@ func openEnv(ctx context.Context, cfg Config, stderr io.Writer, migrate bool) (*
 		return nil, fmt.Errorf("%w", err)
 	}
 	return &env{cfg: cfg, db: db, secret: sec, log: log}, nil
+}
+
+// sessionStore is the sign-in session store for a CLI command: sessions it ends queue their
+// back-channel logout tokens (the running server's worker delivers them), as the server's do.
+func sessionStore(e *env) *session.Store {
+	st := session.NewStore(e.db, e.secret.Hasher("session"))
+	st.OnEnd = (&rplogout.Notifier{DB: e.db, Log: e.log}).OnEnd
+	return st
 }

@@ -126,6 +126,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	limiter := throttle.New(e.db, nil)
 
 	prov.OnTokenIssued = m.TokenIssued
+	sessions.Store.OnEnd = prov.Logout.OnEnd // every ended session queues its back-channel logout tokens
 	r := mux.NewRouter()
 	r.Use(m.Middleware)
 	prov.Mount(r)
@@ -141,7 +142,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	handoffs := mountHandoff(r, e, passkeys, sessions, users, auditLog, renderer, csrf, ceremonies, prov.Pending, prov.Cache, limiter)
 	(&account.Handler{Tokens: prov.Store, Users: users, Passkeys: passkeys, Sessions: sessions, Ceremonies: ceremonies, Audit: auditLog,
 		UI: renderer, CSRF: csrf, Codes: recoveryCodes(e), Lost: recoveryService(e, passkeys, sessions.Store, prov.Store, auditLog),
-		Handoffs: handoffs, Apps: prov.Consent}).Mount(r)
+		Handoffs: handoffs, Apps: prov.Consent, FrontChannel: prov.Logout.FrontChannel}).Mount(r)
 	mountAdmin(r, e, prov, users, links, sessions.Store, passkeys, auditLog)
 	mountRecovery(r, e, users, passkeys, sessions, ceremonies, auditLog, renderer, csrf, prov, limiter)
 	mountSecurity(r, e, users, km, renderer, rpID, rpName)
@@ -174,6 +175,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go a.janitor(bgCtx)
+	defer a.provider.Logout.Start(bgCtx)() // back-channel logout deliveries; stopped before the database closes
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"github.com/portcullis-id/portcullis/authn/password"
 	"github.com/portcullis-id/portcullis/authn/rollout"
 	"github.com/portcullis-id/portcullis/authn/roster"
-	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/provider/store"
@@ -85,7 +84,7 @@ func cmdUsersImport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	im := &rollout.Importer{DB: e.db, Users: dir, Links: links(e), Tokens: store.UserTokens{DB: e.db},
-		Sessions: session.NewStore(e.db, e.secret.Hasher("session")), Audit: &audit.Log{DB: e.db, Logger: e.log},
+		Sessions: sessionStore(e), Audit: &audit.Log{DB: e.db, Logger: e.log},
 		LinkValidity: *validFor}
 	existing, err := im.Existing(ctx, o.ID)
 	if err != nil {

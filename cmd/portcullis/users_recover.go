@@ -10,7 +10,6 @@ import (
 
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/recovery"
-	"github.com/portcullis-id/portcullis/authn/session"
 	"github.com/portcullis-id/portcullis/internal/audit"
 	"github.com/portcullis-id/portcullis/internal/database"
 )
@@ -90,7 +89,7 @@ func cmdUsersRecover(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	log := &audit.Log{DB: e.db, Logger: e.log}
-	svc := recoveryService(e, nil, session.NewStore(e.db, e.secret.Hasher("session")), nil, log)
+	svc := recoveryService(e, nil, sessionStore(e), nil, log)
 	st, err := svc.Start(ctx, u, recovery.StartOptions{Actor: "cli", Delivery: *deliver, ValidFor: *validFor, KeepPasskeys: *keep})
 	if err != nil {
 		return err

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 )
@@ -117,6 +119,26 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // (already validated) redirect URI origin.
 func FormPostCSP(origin string) string {
 	return strings.Replace(CSP, "form-action 'self'", "form-action 'self' "+origin, 1)
+}
+
+// FrameCSP is the policy of a page that frames the given URLs (the signed-out page framing
+// front-channel logout URIs): CSP with frame-src naming exactly their origins, and nothing else
+// widened. Without URLs it is CSP.
+func FrameCSP(urls []string) string {
+	var origins []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		if o := u.Scheme + "://" + u.Host; !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	if len(origins) == 0 {
+		return CSP
+	}
+	return CSP + "; frame-src " + strings.Join(origins, " ")
 }
 
 // SecurityHeaders sets the headers every response carries: no framing, no sniffing, a strict

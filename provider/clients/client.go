@@ -78,6 +78,15 @@ type Client struct {
 	// (https only; OpenID Connect Dynamic Client Registration section 2: logo_uri, policy_uri, tos_uri).
 	LogoURI, PolicyURI, TOSURI string
 
+	// BackchannelLogoutURI receives a logout token when a session the client got tokens in ends
+	// (OpenID Connect Back-Channel Logout 1.0 section 2.2); "" for none.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool // the client needs sid in the logout token
+	// FrontchannelLogoutURI is framed by the signed-out page (OpenID Connect Front-Channel Logout
+	// 1.0 section 2); "" for none.
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool // add iss and sid to the framed URI
+
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -126,6 +135,11 @@ func (c Client) Spec() Spec {
 		LogoURI:                c.LogoURI,
 		PolicyURI:              c.PolicyURI,
 		TOSURI:                 c.TOSURI,
+
+		BackchannelLogoutURI:              c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired:  c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI:             c.FrontchannelLogoutURI,
+		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 	}
 }
 

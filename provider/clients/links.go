@@ -43,3 +43,24 @@ func validateHTTPSLink(field, raw string) error {
 	}
 	return nil
 }
+
+// validateLogoutURIs checks the back- and front-channel logout URIs: absolute https URIs, or http
+// only on localhost or loopback, with no fragment (Back-Channel Logout 1.0 section 2.2,
+// Front-Channel Logout 1.0 section 2). A private-use scheme cannot be fetched by the server nor
+// framed by a web page, so it is refused.
+func (s Spec) validateLogoutURIs() error {
+	for _, l := range []struct{ field, raw string }{
+		{"backchannel_logout_uri", s.BackchannelLogoutURI}, {"frontchannel_logout_uri", s.FrontchannelLogoutURI},
+	} {
+		if l.raw == "" {
+			continue
+		}
+		if err := ValidateRedirectURI(l.field, l.raw); err != nil {
+			return err
+		}
+		if u, _ := url.Parse(l.raw); u.Scheme != "https" && u.Scheme != "http" {
+			return invalidValue(l.field, l.raw, "must be an https URI (http only for localhost or loopback)")
+		}
+	}
+	return nil
+}

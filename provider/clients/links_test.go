@@ -52,3 +52,26 @@ func TestConsentLinks(t *testing.T) {
 		t.Fatalf("Spec() = %+v", got)
 	}
 }
+
+func TestLogoutURIs(t *testing.T) {
+	base := Spec{Name: "App", RedirectURIs: []string{"https://app.example/cb"}}
+	for _, tc := range []struct {
+		back, front string
+		ok          bool
+	}{
+		{"https://app.example/logout", "https://app.example/fc", true},
+		{"http://localhost:8080/logout", "http://127.0.0.1/fc", true},
+		{"http://app.example/logout", "", false},
+		{"", "http://app.example/fc", false},
+		{"https://app.example/logout#x", "", false},
+		{"com.example.app:/logout", "", false},
+		{"", "javascript:alert(1)", false},
+	} {
+		s := base
+		s.BackchannelLogoutURI, s.FrontchannelLogoutURI = tc.back, tc.front
+		s.Normalize()
+		if err := s.Validate(); (err == nil) != tc.ok {
+			t.Errorf("back %q front %q: err %v, want ok=%t", tc.back, tc.front, err, tc.ok)
+		}
+	}
+}

@@ -100,6 +100,11 @@ func fromSpec(s Spec) Client {
 		LogoURI:                     s.LogoURI,
 		PolicyURI:                   s.PolicyURI,
 		TOSURI:                      s.TOSURI,
+
+		BackchannelLogoutURI:              s.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired:  s.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI:             s.FrontchannelLogoutURI,
+		FrontchannelLogoutSessionRequired: s.FrontchannelLogoutSessionRequired,
 	}
 	if slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
 		c.ResponseTypes = []string{ResponseCode}

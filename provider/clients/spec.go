@@ -29,6 +29,11 @@ type Spec struct {
 
 	// LogoURI, PolicyURI, TOSURI: optional https URLs the consent page shows.
 	LogoURI, PolicyURI, TOSURI string
+
+	// Logout notifications (OpenID Connect Back-Channel and Front-Channel Logout 1.0); the URIs
+	// are optional and follow the redirect URI rules, without private-use schemes.
+	BackchannelLogoutURI, FrontchannelLogoutURI                         string
+	BackchannelLogoutSessionRequired, FrontchannelLogoutSessionRequired bool
 }
 
 const (
@@ -74,6 +79,8 @@ func (s *Spec) Normalize() {
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
 	s.PolicyURI = strings.TrimSpace(s.PolicyURI)
 	s.TOSURI = strings.TrimSpace(s.TOSURI)
+	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
+	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
 	s.RedirectURIs = tidy(s.RedirectURIs)
 	s.PostLogoutRedirectURIs = tidy(s.PostLogoutRedirectURIs)
 	s.GrantTypes = tidy(s.GrantTypes)
@@ -131,6 +138,7 @@ func (s Spec) Validate() error {
 	for _, check := range []func() error{
 		s.validateName, s.validateType, s.validateGrants, s.validateRedirects,
 		s.validateScopes, s.validateAudience, s.validateAuth, s.validateOptions, s.validateLinks,
+		s.validateLogoutURIs,
 	} {
 		if err := check(); err != nil {
 			return err

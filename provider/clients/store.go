@@ -51,6 +51,10 @@ type row struct {
 	LogoURI                     string    `gorm:"column:logo_uri"`
 	PolicyURI                   string    `gorm:"column:policy_uri"`
 	TOSURI                      string    `gorm:"column:tos_uri"`
+	BackchannelLogoutURI        string    `gorm:"column:backchannel_logout_uri"`
+	BackchannelLogoutSession    bool      `gorm:"column:backchannel_logout_session_required"`
+	FrontchannelLogoutURI       string    `gorm:"column:frontchannel_logout_uri"`
+	FrontchannelLogoutSession   bool      `gorm:"column:frontchannel_logout_session_required"`
 	CreatedAt                   time.Time `gorm:"column:created_at"`
 	UpdatedAt                   time.Time `gorm:"column:updated_at"`
 }
@@ -59,7 +63,8 @@ const selectClients = `SELECT id, org_id, name, public, secret_hash, redirect_ur
 	post_logout_redirect_uris, grant_types, response_types, scopes, audience,
 	token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 	id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
-	logo_uri, policy_uri, tos_uri, created_at, updated_at
+	logo_uri, policy_uri, tos_uri, backchannel_logout_uri, backchannel_logout_session_required,
+	frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at
 	FROM clients`
 
 // Create inserts a client. A client with the same ID gives database.ErrAlreadyExists; an
@@ -73,13 +78,15 @@ func (s *Store) Create(ctx context.Context, c Client) error {
 		redirect_uris, post_logout_redirect_uris, grant_types, response_types, scopes, audience,
 		token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 		id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
-		logo_uri, policy_uri, tos_uri, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		logo_uri, policy_uri, tos_uri, backchannel_logout_uri, backchannel_logout_session_required,
+		frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, c.Name, c.Public, nilIfEmpty(c.SecretHash),
 		lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
-		c.LogoURI, c.PolicyURI, c.TOSURI, c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
+		c.LogoURI, c.PolicyURI, c.TOSURI, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
 	switch {
 	case database.IsUniqueViolation(err):
 		return database.ErrAlreadyExists
@@ -149,12 +156,15 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 		audience = ?, token_endpoint_auth_method = ?, jwks = ?, jwks_uri = ?,
 		token_endpoint_auth_signing_alg = ?, id_token_signed_response_alg = ?,
 		jwt_access_tokens = ?, require_par = ?, first_party = ?, can_introspect = ?,
-		logo_uri = ?, policy_uri = ?, tos_uri = ?, updated_at = ?
+		logo_uri = ?, policy_uri = ?, tos_uri = ?, backchannel_logout_uri = ?,
+		backchannel_logout_session_required = ?, frontchannel_logout_uri = ?,
+		frontchannel_logout_session_required = ?, updated_at = ?
 		WHERE id = ?`,
 		c.Name, lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
-		c.LogoURI, c.PolicyURI, c.TOSURI, c.UpdatedAt.UTC(),
+		c.LogoURI, c.PolicyURI, c.TOSURI, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.UpdatedAt.UTC(),
 		c.ID)
 	if res.Error != nil {
 		return fmt.Errorf("update client: %w", res.Error)
@@ -224,8 +234,13 @@ func (r row) client() (Client, error) {
 		LogoURI:                     r.LogoURI,
 		PolicyURI:                   r.PolicyURI,
 		TOSURI:                      r.TOSURI,
-		CreatedAt:                   r.CreatedAt.UTC(),
-		UpdatedAt:                   r.UpdatedAt.UTC(),
+
+		BackchannelLogoutURI:              r.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired:  r.BackchannelLogoutSession,
+		FrontchannelLogoutURI:             r.FrontchannelLogoutURI,
+		FrontchannelLogoutSessionRequired: r.FrontchannelLogoutSession,
+		CreatedAt:                         r.CreatedAt.UTC(),
+		UpdatedAt:                         r.UpdatedAt.UTC(),
 	}
 	for _, f := range []struct {
 		name string

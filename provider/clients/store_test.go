@@ -74,7 +74,9 @@ func TestStoreCreateGet(t *testing.T) {
 				PostLogoutRedirectURIs: []string{"https://a.example/bye"}, Audience: []string{"https://api.example"},
 				Scopes: []string{"openid", "roles", "org"}, IDTokenAlg: "RS256", AuthMethod: "client_secret_post",
 				JWTAccessTokens: true, RequirePAR: true, FirstParty: true, CanIntrospect: true,
-				LogoURI: "https://a.example/logo.png", PolicyURI: "https://a.example/privacy", TOSURI: "https://a.example/terms"},
+				LogoURI: "https://a.example/logo.png", PolicyURI: "https://a.example/privacy", TOSURI: "https://a.example/terms",
+				BackchannelLogoutURI: "https://a.example/bc", BackchannelLogoutSessionRequired: true,
+				FrontchannelLogoutURI: "https://a.example/fc", FrontchannelLogoutSessionRequired: true},
 			"public":                {Name: "App", Type: "public", RedirectURIs: []string{"com.example.app:/cb"}},
 			"service":               {Name: "Svc"},
 			"private_key_jwt":       {Name: "Keys", JWKS: publicJWKS(t), GrantTypes: []string{"client_credentials"}},
@@ -182,6 +184,8 @@ func TestStoreUpdate(t *testing.T) {
 		spec.IDTokenAlg = "RS256"
 		spec.JWTAccessTokens, spec.RequirePAR, spec.FirstParty, spec.CanIntrospect = true, true, true, true
 		spec.LogoURI, spec.PolicyURI, spec.TOSURI = "https://b.example/logo.png", "https://b.example/privacy", "https://b.example/terms"
+		spec.BackchannelLogoutURI, spec.FrontchannelLogoutURI = "https://b.example/bc", "http://localhost:9/fc"
+		spec.BackchannelLogoutSessionRequired, spec.FrontchannelLogoutSessionRequired = true, true
 		revised, err := Revise(c, spec, testNow.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)

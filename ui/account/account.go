@@ -65,6 +65,9 @@ type Handler struct {
 	Handoffs RecentHandoffs
 	// Apps, optional, lists the third-party apps the user allowed and takes them back (apps.go).
 	Apps ConnectedApps
+	// FrontChannel, optional, lists the front-channel logout URIs of a session's apps, which the
+	// signed-out page frames (OpenID Connect Front-Channel Logout 1.0; rplogout.Notifier).
+	FrontChannel func(ctx context.Context, sid string) ([]string, error)
 }
 
 // Mount registers the account routes.
@@ -313,15 +316,24 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := h.Sessions.End(w, r)
+	var frames []string
 	if err == nil {
+		if h.FrontChannel != nil {
+			if frames, err = h.FrontChannel(r.Context(), sess.ID); err != nil {
+				httpx.Logger(r.Context()).Warn("front-channel logout URIs", "err", err)
+			}
+		}
 		if err := h.Tokens.RevokeBySession(r.Context(), sess.ID); err != nil {
 			httpx.Logger(r.Context()).Error("revoke the signed-out session's tokens", "err", err)
 		}
 		_ = h.Audit.Record(r.Context(), audit.FromRequest(r, audit.Event{Action: "session.ended", OrgID: sess.OrgID,
 			Actor: "user:" + sess.UserID, UserID: sess.UserID, Details: map[string]any{"sid": sess.ID, "reason": "sign-out"}}))
 	}
+	if len(frames) > 0 {
+		w.Header().Set("Content-Security-Policy", httpx.FrameCSP(frames))
+	}
 	h.UI.Render(w, r, http.StatusOK, "signed_out", ui.SignedOutPage{Base: ui.Base{Title: "Signed out"},
-		Heading: "You are signed out", Message: "You have signed out of Portcullis on this device."})
+		Heading: "You are signed out", Message: "You have signed out of Portcullis on this device.", Frames: frames})
 }
 
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
