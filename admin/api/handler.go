@@ -76,6 +76,10 @@ func (h *Handler) Mount(r *mux.Router) {
 
 	add(http.MethodGet, "/policy", h.getPolicy)
 	add(http.MethodPut, "/policy", h.putPolicy)
+	add(http.MethodGet, "/branding", h.getBranding)
+	add(http.MethodPut, "/branding", h.putBranding)
+	add(http.MethodGet, "/password-rules", h.getPasswordRules)
+	add(http.MethodPut, "/password-rules", h.putPasswordRules)
 
 	add(http.MethodGet, "/clients", h.listClients)
 	add(http.MethodPost, "/clients", h.createClient)

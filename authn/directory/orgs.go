@@ -17,7 +17,10 @@ import (
 type Org struct {
 	ID, Slug, Name string
 	Policy         policy.Policy
-	CreatedAt      time.Time
+	// Branding and Passwords are kept apart from Policy, which is about passkeys (branding.go).
+	Branding  Branding
+	Passwords PasswordRules
+	CreatedAt time.Time
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -40,11 +43,15 @@ type orgRow struct {
 	AllowedAAGUIDs     string `gorm:"column:allowed_aaguids"`
 	RemindAfterSeconds int64
 	RecoveryCodes      bool
+	BrandName          string
+	BrandLogoURI       string `gorm:"column:brand_logo_uri"`
+	BrandColour        string
+	PasswordMinLength  int
 	CreatedAt          time.Time
 }
 
 const orgCols = `id, slug, name, passkey_mode, passwords_end_at, require_uv, allow_synced, allowed_aaguids,
-	remind_after_seconds, recovery_codes, created_at`
+	remind_after_seconds, recovery_codes, brand_name, brand_logo_uri, brand_colour, password_min_length, created_at`
 
 func (r orgRow) org() (Org, error) {
 	mode, err := policy.ParseMode(r.PasskeyMode)
@@ -60,7 +67,9 @@ func (r orgRow) org() (Org, error) {
 	if err := json.Unmarshal([]byte(r.AllowedAAGUIDs), &p.AllowedAAGUIDs); err != nil {
 		return Org{}, fmt.Errorf("organisation %s: stored AAGUID list: %w", r.ID, err)
 	}
-	return Org{ID: r.ID, Slug: r.Slug, Name: r.Name, Policy: p, CreatedAt: r.CreatedAt.UTC()}, nil
+	return Org{ID: r.ID, Slug: r.Slug, Name: r.Name, Policy: p, CreatedAt: r.CreatedAt.UTC(),
+		Branding:  Branding{DisplayName: r.BrandName, LogoURI: r.BrandLogoURI, PrimaryColour: r.BrandColour},
+		Passwords: PasswordRules{MinLength: max(r.PasswordMinLength, DefaultPasswordRules().MinLength)}}, nil
 }
 
 // CreateOrg stores a new organisation with the default policy (passkeys Off: PRODUCT.md says new
@@ -73,7 +82,7 @@ func (s *Store) CreateOrg(ctx context.Context, slug, name string) (Org, error) {
 	if name == "" || len(name) > 200 {
 		return Org{}, fmt.Errorf("name: give the organisation a name of at most 200 characters")
 	}
-	o := Org{ID: secret.Token(12), Slug: slug, Name: name, Policy: policy.Default(), CreatedAt: s.now()}
+	o := Org{ID: secret.Token(12), Slug: slug, Name: name, Policy: policy.Default(), Passwords: DefaultPasswordRules(), CreatedAt: s.now()}
 	err := s.db.Conn(ctx).Exec(`INSERT INTO organisations (id, slug, name, passkey_mode, created_at) VALUES (?, ?, ?, ?, ?)`,
 		o.ID, o.Slug, o.Name, string(o.Policy.Mode), o.CreatedAt).Error
 	if database.IsUniqueViolation(err) {

@@ -20,6 +20,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/provider"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/brand"
 )
 
 // Registrar is what enrollment needs of the passkey ceremonies.
@@ -72,7 +73,9 @@ type enrollPage struct {
 	Passkey     bool   // create a passkey
 	Password    bool   // set a password instead (Optional: "Do this later"; Off: the only way)
 	PasswordURL string // where the password form posts
-	Message     string
+	// MinLength is the shortest password the organisation accepts (its password rules).
+	MinLength int
+	Message   string
 }
 
 func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, setup bool) {
@@ -97,7 +100,7 @@ func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.UI.Render(w, r, http.StatusOK, "enroll", enrollPage{Base: ui.Base{Title: "Set up Portcullis", CSRFToken: h.CSRF.Token(w, r),
-		Script: true}, Setup: true, Passkey: true, BeginURL: "/setup/" + token + "/begin", FinishURL: "/setup/" + token + "/finish"})
+		Script: true}, Setup: true, MinLength: password.MinLength, Passkey: true, BeginURL: "/setup/" + token + "/begin", FinishURL: "/setup/" + token + "/finish"})
 }
 
 func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +135,8 @@ func (h *Handler) enrollFor(w http.ResponseWriter, r *http.Request, token string
 	if choice == policy.PasswordOnly {
 		title = "Set your password"
 	}
-	return enrollPage{Base: ui.Base{Title: title, CSRFToken: h.CSRF.Token(w, r), Script: choice != policy.PasswordOnly},
+	return enrollPage{Base: ui.Base{Title: title, CSRFToken: h.CSRF.Token(w, r), Script: choice != policy.PasswordOnly,
+		Brand: brand.Apply(w, org)}, MinLength: org.Passwords.MinLength,
 		DisplayName: u.DisplayName, Username: u.Username,
 		Passkey: choice != policy.PasswordOnly, Password: choice != policy.PasskeyOnly,
 		BeginURL: "/enroll/" + token + "/begin", FinishURL: "/enroll/" + token + "/finish",

@@ -45,7 +45,8 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
-	if err := password.CheckNew(pw, user.Username); err != nil {
+	// The organisation's password rules (its minimum length), never below the NIST floor.
+	if err := password.CheckNewMin(pw, user.Username, page.MinLength); err != nil {
 		page.Message = err.Error()
 		h.UI.Render(w, r, http.StatusBadRequest, "enroll", page)
 		return

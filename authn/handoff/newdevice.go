@@ -20,6 +20,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/internal/mail"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/brand"
 )
 
 // newDeviceView is the new device's page: the username, then the code while it waits, then the
@@ -45,7 +46,8 @@ func (h *Handler) newDevicePage(w http.ResponseWriter, r *http.Request) {
 			"Go back to the app you were signing in to and start again.", "")
 		return
 	}
-	p := newDeviceView{Base: ui.Base{Title: "Sign in from another device", CSRFToken: h.CSRF.Token(w, r), Script: true},
+	p := newDeviceView{Base: ui.Base{Title: "Sign in from another device", CSRFToken: h.CSRF.Token(w, r), Script: true,
+		Brand: brand.Apply(w, t.Org)},
 		ClientName: t.ClientName, StartURL: t.Base + "/login/handoff/start", StatusURL: t.Base + "/login/handoff/status",
 		BeginURL: t.Base + "/login/handoff/passkey/begin" + t.Query(), FinishURL: t.Base + "/login/handoff/passkey/finish" + t.Query(),
 		SignInURL: t.Base + "/login" + t.Query(), Request: t.PendingID}

@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis-id/portcullis/provider"
 	"github.com/portcullis-id/portcullis/provider/clients"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/brand"
 )
 
 // Passkeys is what sign-in needs of the passkey ceremonies.
@@ -69,6 +70,8 @@ func (h *Handler) Mount(r *mux.Router) {
 		r.HandleFunc(prefix+"/login/passkey/finish", h.promptFinish).Methods(http.MethodPost)
 		r.HandleFunc(prefix+"/login/passkey/skip", h.promptSkip).Methods(http.MethodPost)
 	}
+	// The organisation's primary colour, linked from its branded sign-in pages (ui/brand).
+	r.Handle(brand.Route, brand.Stylesheet{Orgs: h.Orgs}).Methods(http.MethodGet, http.MethodHead)
 }
 
 type page struct {
@@ -109,7 +112,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t Target) pa
 	pol := t.Org.Policy
 	p := page{Base: ui.Base{Title: "Sign in", CSRFToken: h.CSRF.Token(w, r), Script: true,
 		Data: ui.ScriptData{Begin: t.Base + "/login/begin", BeginAny: t.Base + "/login/begin-any",
-			Finish: t.Base + "/login/finish", Request: t.PendingID}},
+			Finish: t.Base + "/login/finish", Request: t.PendingID}, Brand: brand.Apply(w, t.Org)},
 		ClientName: t.ClientName, PasswordURL: t.Base + "/login/password" + t.Query(),
 		HandoffURL: t.Base + "/login/handoff" + t.Query(), RecoverURL: t.Base + "/recover-code" + t.Query()}
 	if t.Org.ID != directory.SystemOrgID {

@@ -14,6 +14,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/internal/secret"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/brand"
 )
 
 // stepLifetime bounds the passkey prompt after a password: long enough to create a passkey,
@@ -121,7 +122,7 @@ func (h *Handler) promptPage(w http.ResponseWriter, r *http.Request) {
 		name = u.Username
 	}
 	h.UI.Render(w, r, http.StatusOK, "passkey_prompt", promptPage{Base: ui.Base{Title: "Create a passkey",
-		CSRFToken: h.CSRF.Token(w, r), Script: true}, Required: s.Required, OrgName: t.Org.Name, Name: name,
+		CSRFToken: h.CSRF.Token(w, r), Script: true, Brand: brand.Apply(w, t.Org)}, Required: s.Required, OrgName: t.Org.Name, Name: name,
 		BeginURL: t.Base + "/login/passkey/begin" + t.Query(), FinishURL: t.Base + "/login/passkey/finish" + t.Query(),
 		SkipURL: t.Base + "/login/passkey/skip" + t.Query()})
 }

@@ -12,6 +12,10 @@ import (
 const (
 	MinLength = 12
 	MaxLength = 256
+	// MaxRequiredLength is the most an organisation may require (CheckNewMin): NIST SP 800-63B
+	// §5.1.1.2 asks that passwords of at least 64 characters be allowed, so no rule may demand
+	// more.
+	MaxRequiredLength = 64
 )
 
 // RuleError says, in a sentence for the person choosing it, why a new password was refused.
@@ -22,13 +26,20 @@ func (e *RuleError) Error() string { return e.Msg }
 // CheckNew applies the rules for a new password (NIST SP 800-63B §5.1.1.2): length, not a
 // common password, not the username. There are no composition rules (no "one digit, one
 // symbol"), as §5.1.1.2 advises. Any error is a *RuleError.
-func CheckNew(pw, username string) error {
+func CheckNew(pw, username string) error { return CheckNewMin(pw, username, MinLength) }
+
+// CheckNewMin is CheckNew with an organisation's minimum length (its password rules). The
+// minimum is never below MinLength, whatever is asked, nor above MaxRequiredLength.
+func CheckNewMin(pw, username string, minLength int) error {
+	minLength = min(max(minLength, MinLength), MaxRequiredLength)
 	if !utf8.ValidString(pw) {
 		return &RuleError{Msg: "This password contains characters that can't be read. Please type it again."}
 	}
 	switch n := utf8.RuneCountInString(pw); {
-	case n < MinLength:
-		return &RuleError{Msg: fmt.Sprintf("Use at least %d characters.", MinLength)}
+	case n < minLength && minLength > MinLength:
+		return &RuleError{Msg: fmt.Sprintf("Use at least %d characters: your organisation asks for passwords that long.", minLength)}
+	case n < minLength:
+		return &RuleError{Msg: fmt.Sprintf("Use at least %d characters.", minLength)}
 	case n > MaxLength:
 		return &RuleError{Msg: fmt.Sprintf("Use at most %d characters.", MaxLength)}
 	}

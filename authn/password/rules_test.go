@@ -83,3 +83,28 @@ func TestCheckNewAcceptsRandomPasswords(t *testing.T) {
 		}
 	}
 }
+
+// An organisation may ask for longer passwords, never for shorter ones, and never for more than
+// NIST's 64.
+func TestCheckNewMin(t *testing.T) {
+	pw15 := "correct horse b"
+	for _, c := range []struct {
+		min  int
+		pw   string
+		want string // "" accepts
+	}{
+		{12, pw15, ""},
+		{20, pw15, "Use at least 20 characters: your organisation"},
+		{8, "short horse", "Use at least 12 characters."}, // never below the floor
+		{200, strings.Repeat("w", 64) + " x", ""},         // capped at 64
+		{200, strings.Repeat("w", 63), "Use at least 64 characters"},
+	} {
+		err := CheckNewMin(c.pw, "alice", c.min)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("min %d, %d characters: refused: %v", c.min, len(c.pw), err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("min %d, %d characters: %v, want %q", c.min, len(c.pw), err, c.want)
+		}
+	}
+}

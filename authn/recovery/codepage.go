@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/httpx"
 	"github.com/portcullis-id/portcullis/ui"
+	"github.com/portcullis-id/portcullis/ui/brand"
 )
 
 // codeRefused is the one answer to a wrong code, a used code, an unknown or disabled username and
@@ -54,7 +55,8 @@ func (h *Handler) expired(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderCode(w http.ResponseWriter, r *http.Request, status int, t codeTarget, username, msg string) {
-	h.UI.Render(w, r, status, "recover_code", codePage{Base: ui.Base{Title: "Use a recovery code", CSRFToken: h.CSRF.Token(w, r)},
+	h.UI.Render(w, r, status, "recover_code", codePage{Base: ui.Base{Title: "Use a recovery code", CSRFToken: h.CSRF.Token(w, r),
+		Brand: brand.Apply(w, t.org)},
 		Action: t.action, LoginURL: t.login, Username: username, Message: msg})
 }
 

@@ -115,6 +115,8 @@ func (f *apFixture) routes(userID, appID string) []apRoute {
 		{method: "GET", path: p + "/policy"},
 		{method: "POST", path: p + "/policy/preview", form: url.Values{"passkeys": {"optional"}}},
 		{method: "POST", path: p + "/policy", sensitive: true, form: url.Values{"passkeys": {"optional"}}},
+		{method: "POST", path: p + "/policy/branding", sensitive: true, form: url.Values{"brand_name": {"Acme staff"}}},
+		{method: "POST", path: p + "/policy/password-rules", sensitive: true, form: url.Values{"min_length": {"14"}}},
 		{method: "GET", path: p + "/audit"},
 		{method: "GET", path: p + "/audit/export"},
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-id/portcullis/admin"
 	"github.com/portcullis-id/portcullis/authn/directory"
 	"github.com/portcullis-id/portcullis/authn/policy"
 	"github.com/portcullis-id/portcullis/authn/rollout"
@@ -18,22 +19,24 @@ import (
 	"github.com/portcullis-id/portcullis/internal/database"
 )
 
-const orgsUsage = "usage: portcullis orgs create|list|show|set-policy|adoption [flags] [SLUG]"
+const orgsUsage = "usage: portcullis orgs create|list|show|set-policy|set-branding|set-password-rules|adoption [flags] [SLUG]"
 
 // orgJSON is the machine-readable view of an organisation.
 type orgJSON struct {
-	ID             string     `json:"id"`
-	Slug           string     `json:"slug"`
-	Name           string     `json:"name"`
-	Passkeys       string     `json:"passkeys"`
-	PasswordsEndAt *time.Time `json:"passwords_end_at,omitempty"`
-	RequireUV      bool       `json:"require_user_verification"`
-	AllowSynced    bool       `json:"allow_synced_passkeys"`
-	AllowedAAGUIDs []string   `json:"allowed_aaguids"`
-	RemindAfter    string     `json:"remind_after"`
-	RecoveryCodes  bool       `json:"recovery_codes"`
-	SignInURL      string     `json:"sign_in_url"`
-	CreatedAt      time.Time  `json:"created_at"`
+	ID             string         `json:"id"`
+	Slug           string         `json:"slug"`
+	Name           string         `json:"name"`
+	Passkeys       string         `json:"passkeys"`
+	PasswordsEndAt *time.Time     `json:"passwords_end_at,omitempty"`
+	RequireUV      bool           `json:"require_user_verification"`
+	AllowSynced    bool           `json:"allow_synced_passkeys"`
+	AllowedAAGUIDs []string       `json:"allowed_aaguids"`
+	RemindAfter    string         `json:"remind_after"`
+	RecoveryCodes  bool           `json:"recovery_codes"`
+	SignInURL      string         `json:"sign_in_url"`
+	Branding       map[string]any `json:"branding"`
+	PasswordRules  map[string]any `json:"password_rules"`
+	CreatedAt      time.Time      `json:"created_at"`
 }
 
 func toOrgJSON(o directory.Org, issuer string) orgJSON {
@@ -44,7 +47,8 @@ func toOrgJSON(o directory.Org, issuer string) orgJSON {
 	}
 	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Passkeys: string(p.Mode), PasswordsEndAt: p.PasswordsEndAt,
 		RequireUV: p.RequireUV, AllowSynced: p.AllowSynced, AllowedAAGUIDs: aaguids, RemindAfter: p.RemindAfter.String(),
-		RecoveryCodes: p.RecoveryCodes, SignInURL: issuer + "/o/" + o.Slug + "/login", CreatedAt: o.CreatedAt}
+		RecoveryCodes: p.RecoveryCodes, SignInURL: issuer + "/o/" + o.Slug + "/login", CreatedAt: o.CreatedAt,
+		Branding: admin.BrandingDetails(o.Branding), PasswordRules: admin.PasswordRulesDetails(o.Passwords)}
 }
 
 // policyFlags are set-policy's flags; only those given change the policy.
@@ -136,12 +140,18 @@ func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var slug, name string
 	var pf policyFlags
 	yes := fs.Bool("yes", false, "apply the policy change (without it, only the impact is shown)")
+	var bf brandingFlags
+	var minLength int
 	switch sub {
 	case "create":
 		fs.StringVar(&slug, "slug", "", "URL name: lower-case letters, digits, hyphens (required)")
 		fs.StringVar(&name, "name", "", "display name (required)")
 	case "set-policy":
 		pf.register(fs)
+	case "set-branding":
+		bf.register(fs)
+	case "set-password-rules":
+		fs.IntVar(&minLength, "min-length", 0, "the fewest characters of a new password: 12 to 64 (required)")
 	case "list", "show", "adoption":
 	default:
 		return errors.New(orgsUsage)
@@ -181,6 +191,10 @@ func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return o.show(org)
 	case "adoption":
 		return o.adoption(ctx, org)
+	case "set-branding":
+		return o.setBranding(ctx, org, fs, bf)
+	case "set-password-rules":
+		return o.setPasswordRules(ctx, org, fs, minLength)
 	}
 	next, err := pf.apply(fs, org.Policy)
 	if err != nil {
@@ -268,6 +282,9 @@ func (o *orgCLI) show(org directory.Org) error {
 		j.Name, j.Slug, j.ID, j.SignInURL, j.Passkeys, deadline, yesNo(j.RequireUV, "required", "preferred"),
 		yesNo(j.AllowSynced, "accepted", "refused (device-bound only)"), aaguids, remind,
 		yesNo(j.RecoveryCodes, "allowed (self-service)", "not allowed (ask an admin)"))
+	b := org.Branding
+	fmt.Fprintf(o.out, "passwords:          at least %d characters\nbranding:           name %s, logo %s, colour %s\n",
+		org.Passwords.MinLength, orNone(b.DisplayName), orNone(b.LogoURI), orNone(b.PrimaryColour))
 	return nil
 }
 

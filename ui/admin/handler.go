@@ -92,6 +92,8 @@ func (h *Handler) Mount(r *mux.Router) {
 		{get, "/policy", h.policy},
 		{post, "/policy/preview", h.policyPreview},
 		{post, "/policy", h.policyApply},
+		{post, "/policy/branding", h.brandingApply},
+		{post, "/policy/password-rules", h.passwordRulesApply},
 		{get, "/audit", h.auditLog},
 		{get, "/audit/export", h.auditExport},
 	} {
@@ -307,7 +309,8 @@ func fieldLabel(f string) string {
 		"grant_types": "Grant types", "scopes": "Scopes", "name": "Name", "slug": "Slug", "valid_for": "Valid for",
 		"delivery": "Delivery", "passkeys": "Passkeys", "passwords_end_at": "Passwords end",
 		"remind_after": "Remind after", "allowed_aaguids": "Allowed authenticator models", "until": "Until",
-		"cursor": "Page", "mode": "Mode"}[f]; ok {
+		"cursor": "Page", "mode": "Mode", "logo_uri": "Logo URL", "primary_colour": "Primary colour",
+		"min_length": "Minimum password length"}[f]; ok {
 		return l
 	}
 	return f

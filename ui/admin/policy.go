@@ -77,6 +77,11 @@ type policyPage struct {
 	Preview bool
 	Impact  []string
 	Users   int
+	// The other settings of the page (settings.go): forms of their own, each applied at once.
+	Branding  brandingView
+	MinLength string
+	// SettingsError is a refused change of branding or password rules, naming the field.
+	SettingsError string
 }
 
 func (h *Handler) policy(w http.ResponseWriter, r *http.Request) {
@@ -91,8 +96,14 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request) {
 	}
 	cur := describePolicy(org.Policy)
 	p := policyPage{Base: h.base(c, "Policy", "policy"), Prefix: c.prefix, Current: cur, Form: cur}
-	if r.URL.Query().Get("done") == "saved" {
+	p.settings(org)
+	switch r.URL.Query().Get("done") {
+	case "saved":
 		p.Notice = "The policy is saved and applies from now on."
+	case "branding":
+		p.Notice = "The branding is saved: the organisation's sign-in pages show it from now on."
+	case "password-rules":
+		p.Notice = "The password rules are saved and apply to passwords set from now on."
 	}
 	h.UI.Render(w, r, http.StatusOK, "admin_policy", p)
 }
@@ -128,8 +139,10 @@ func (h *Handler) policyChange(c *call, form policyView, apply bool) {
 			h.failed(c, "policy", err)
 			return
 		}
-		h.UI.Render(c.w, c.r, http.StatusBadRequest, "admin_policy", policyPage{Base: h.base(c, "Policy", "policy"),
-			Prefix: c.prefix, Current: describePolicy(org.Policy), Form: form, Error: problemText(ae)})
+		p := policyPage{Base: h.base(c, "Policy", "policy"),
+			Prefix: c.prefix, Current: describePolicy(org.Policy), Form: form, Error: problemText(ae)}
+		p.settings(org)
+		h.UI.Render(c.w, c.r, http.StatusBadRequest, "admin_policy", p)
 		return
 	}
 	if apply {
