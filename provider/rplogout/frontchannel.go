@@ -21,7 +21,7 @@ func (n *Notifier) FrontChannel(ctx context.Context, sid string) ([]string, erro
 	}
 	err := n.DB.Conn(ctx).Raw(`SELECT DISTINCT c.frontchannel_logout_uri, c.frontchannel_logout_session_required
 		FROM oauth2_tokens t JOIN clients c ON c.id = t.client_id
-		WHERE t.session_id = ? AND c.frontchannel_logout_uri <> ''`, sid).Scan(&rows).Error
+		WHERE t.session_id = ? AND t.session_id <> '' AND c.frontchannel_logout_uri <> ''`, sid).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find the front-channel logout URIs of a session: %w", err)
 	}

@@ -103,7 +103,7 @@ func (n *Notifier) OnEnd(ctx context.Context, ended []session.Ended) error {
 	var targets []target
 	err := n.DB.Conn(ctx).Raw(`SELECT DISTINCT t.session_id, t.client_id, t.subject FROM oauth2_tokens t
 		JOIN clients c ON c.id = t.client_id
-		WHERE t.session_id IN ? AND c.backchannel_logout_uri <> ''`, sids).Scan(&targets).Error
+		WHERE t.session_id IN ? AND t.session_id <> '' AND c.backchannel_logout_uri <> ''`, sids).Scan(&targets).Error
 	if err != nil {
 		return fmt.Errorf("find the clients of ended sessions: %w", err)
 	}
