@@ -86,6 +86,7 @@ type page struct {
 	PasskeysOff bool   // the organisation has not turned passkeys on: the password form leads
 	HandoffURL  string // "Sign in from another device" (authn/handoff)
 	RecoverURL  string // "Lost your passkey? Use a recovery code" (authn/recovery)
+	SecurityURL string // the organisation's security page (ui/security)
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +115,11 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, t Target) pa
 		Data: ui.ScriptData{Begin: t.Base + "/login/begin", BeginAny: t.Base + "/login/begin-any",
 			Finish: t.Base + "/login/finish", Request: t.PendingID}, Brand: brand.Apply(w, t.Org)},
 		ClientName: t.ClientName, PasswordURL: t.Base + "/login/password" + t.Query(),
-		HandoffURL: t.Base + "/login/handoff" + t.Query(), RecoverURL: t.Base + "/recover-code" + t.Query()}
+		HandoffURL: t.Base + "/login/handoff" + t.Query(), RecoverURL: t.Base + "/recover-code" + t.Query(),
+		SecurityURL: "/security"}
+	if t.Org.ID != directory.SystemOrgID && t.Org.Slug != "" {
+		p.SecurityURL = "/o/" + t.Org.Slug + "/security"
+	}
 	if t.Org.ID != directory.SystemOrgID {
 		p.OrgName = t.Org.Name
 	}

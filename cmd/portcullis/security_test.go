@@ -138,6 +138,21 @@ func TestSecurityPage(t *testing.T) {
 		if strings.Contains(body, "acme") || strings.Contains(body, "Acme") {
 			t.Error("the page names an organisation although security_page_orgs is off")
 		}
+		// An organisation's own page (linked from its sign-in page) states its policy.
+		if resp, login := newBrowser(t).get(s.URL + "/o/acme/login"); resp.StatusCode != http.StatusOK ||
+			!strings.Contains(login, `href="/o/acme/security"`) {
+			t.Fatalf("acme's sign-in page (%d) does not link to /o/acme/security", resp.StatusCode)
+		}
+		resp, own := newBrowser(t).get(s.URL + "/o/acme/security")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /o/acme/security: %d", resp.StatusCode)
+		}
+		if got := cells(t, own, "policy-own"); len(got) < 2 || got[0] != "this organisation ( acme )" || got[1] != "mandatory" {
+			t.Errorf("acme's own policy row = %q", got)
+		}
+		if resp, _ := newBrowser(t).get(s.URL + "/o/nope/security"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("an unknown organisation's security page: %d", resp.StatusCode)
+		}
 
 		// Every algorithm's active key, as `keys list` reports it.
 		active := activeKIDs(t, s)

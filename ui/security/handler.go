@@ -24,6 +24,7 @@ const DefaultCacheFor = 10 * time.Second
 // Orgs lists the organisations and their policies (*directory.Store implements it).
 type Orgs interface {
 	ListOrgs(ctx context.Context) ([]directory.Org, error)
+	GetOrgBySlug(ctx context.Context, slug string) (directory.Org, error)
 }
 
 // Keys lists the signing keys (*keys.Manager implements it).
@@ -51,15 +52,20 @@ type Handler struct {
 	cachedAt time.Time
 }
 
-// Mount registers GET /security.
+// Mount registers GET /security and GET /o/{slug}/security, an organisation's own page: the
+// same facts with that organisation's policy, for the people who already know its sign-in URL
+// (whatever security_page_orgs says about listing every organisation on /security).
 func (h *Handler) Mount(r *mux.Router) {
 	r.HandleFunc("/security", h.page).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/o/{slug:[a-z0-9-]+}/security", h.page).Methods(http.MethodGet, http.MethodHead)
 }
 
 // Page is the template data of security.html.
 type Page struct {
 	ui.Base
 	Facts
+	// Own is the policy of the organisation whose page this is (/o/{slug}/security), or nil.
+	Own *PolicyFacts
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +77,17 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 			"The security page could not be loaded. Please try again in a moment.", id)
 		return
 	}
-	h.UI.Render(w, r, http.StatusOK, "security", Page{Base: ui.Base{Title: "Security", Wide: true}, Facts: f})
+	p := Page{Base: ui.Base{Title: "Security", Wide: true}, Facts: f}
+	if slug := mux.Vars(r)["slug"]; slug != "" {
+		o, err := h.Orgs.GetOrgBySlug(r.Context(), slug)
+		if err != nil {
+			h.UI.Error(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", "")
+			return
+		}
+		own := policyFacts(o.Slug, o.Policy)
+		p.Own = &own
+	}
+	h.UI.Render(w, r, http.StatusOK, "security", p)
 }
 
 // Facts returns what the page states, from Settings, the packages' constants and the live
