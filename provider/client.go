@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
@@ -26,6 +27,10 @@ type Client struct {
 var (
 	_ fosite.OpenIDConnectClient = (*Client)(nil)
 	_ fosite.ResponseModeClient  = (*Client)(nil)
+	// fosite asks every client for its lifetimes when it issues a token (access and refresh
+	// tokens of the code, refresh and client-credentials grants; ID tokens of the code and
+	// refresh grants) and falls back to the server's defaults.
+	_ fosite.ClientWithCustomTokenLifespans = (*Client)(nil)
 )
 
 func (c *Client) GetID() string                      { return c.ID }
@@ -53,6 +58,24 @@ func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string {
 // GetResponseModes lists the response modes we serve (OAuth 2.0 Multiple Response Types 2.1, Form Post).
 func (c *Client) GetResponseModes() []fosite.ResponseModeType {
 	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
+}
+
+// GetEffectiveLifespan returns the client's own lifetime of a token type, whatever the grant
+// that issues it, or fallback (the server's default) when it has none.
+func (c *Client) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
+	var d time.Duration
+	switch tt {
+	case fosite.AccessToken:
+		d = c.Lifetimes.AccessToken
+	case fosite.RefreshToken:
+		d = c.Lifetimes.RefreshToken
+	case fosite.IDToken:
+		d = c.Lifetimes.IDToken
+	}
+	if d <= 0 {
+		return fallback
+	}
+	return d
 }
 
 // clientSource resolves clients for fosite and the store.

@@ -27,7 +27,8 @@ import (
 )
 
 // Token lifetimes. Signing keys stay published for RetiredKeyPublish after retirement, which
-// must cover the longest-lived JWT we sign (ID and JWT access tokens).
+// must cover the longest-lived JWT we sign (ID and JWT access tokens), also with a client's own
+// lifetimes (clients.MaxJWTLifetime; TestClientLifespans checks it).
 const (
 	AccessTokenLifespan   = time.Hour
 	IDTokenLifespan       = time.Hour

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"math"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -36,6 +38,10 @@ type clientBody struct {
 	BackchannelLogoutSID   *bool     `json:"backchannel_logout_session_required"`
 	FrontchannelLogoutURI  *string   `json:"frontchannel_logout_uri"`
 	FrontchannelLogoutSID  *bool     `json:"frontchannel_logout_session_required"`
+	// Token lifetimes in seconds (like expires_in); 0 is the server's default.
+	AccessTokenLifetime  *int64 `json:"access_token_lifetime"`
+	RefreshTokenLifetime *int64 `json:"refresh_token_lifetime"`
+	IDTokenLifetime      *int64 `json:"id_token_lifetime"`
 }
 
 func set[T any](dst *T, v *T) {
@@ -68,6 +74,19 @@ func (b clientBody) apply(s *clients.Spec) {
 	set(&s.BackchannelLogoutSessionRequired, b.BackchannelLogoutSID)
 	set(&s.FrontchannelLogoutURI, b.FrontchannelLogoutURI)
 	set(&s.FrontchannelLogoutSessionRequired, b.FrontchannelLogoutSID)
+	setSeconds(&s.Lifetimes.AccessToken, b.AccessTokenLifetime)
+	setSeconds(&s.Lifetimes.RefreshToken, b.RefreshTokenLifetime)
+	setSeconds(&s.Lifetimes.IDToken, b.IDTokenLifetime)
+}
+
+// setSeconds sets a lifetime given in seconds. An absurd count is capped rather than overflowed,
+// so that validation refuses it as out of bounds.
+func setSeconds(dst *time.Duration, v *int64) {
+	if v == nil {
+		return
+	}
+	const most = int64(math.MaxInt64 / int64(time.Second))
+	*dst = time.Duration(max(min(*v, most), -most)) * time.Second
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a admin.Actor) {

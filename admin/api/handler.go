@@ -80,6 +80,8 @@ func (h *Handler) Mount(r *mux.Router) {
 	add(http.MethodPut, "/branding", h.putBranding)
 	add(http.MethodGet, "/password-rules", h.getPasswordRules)
 	add(http.MethodPut, "/password-rules", h.putPasswordRules)
+	add(http.MethodGet, "/session-lifetimes", h.getSessionLifetimes)
+	add(http.MethodPut, "/session-lifetimes", h.putSessionLifetimes)
 
 	add(http.MethodGet, "/clients", h.listClients)
 	add(http.MethodPost, "/clients", h.createClient)

@@ -127,6 +127,9 @@ type clientView struct {
 	BackchannelLogoutSID    bool      `json:"backchannel_logout_session_required"`
 	FrontchannelLogoutURI   string    `json:"frontchannel_logout_uri,omitempty"`
 	FrontchannelLogoutSID   bool      `json:"frontchannel_logout_session_required"`
+	AccessTokenLifetime     int64     `json:"access_token_lifetime"`
+	RefreshTokenLifetime    int64     `json:"refresh_token_lifetime"`
+	IDTokenLifetime         int64     `json:"id_token_lifetime"`
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 }
@@ -141,7 +144,9 @@ func viewClient(c clients.Client) clientView {
 		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSID: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSID: c.FrontchannelLogoutSessionRequired,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		AccessTokenLifetime: int64(c.Lifetimes.AccessToken / time.Second), RefreshTokenLifetime: int64(c.Lifetimes.RefreshToken / time.Second),
+		IDTokenLifetime: int64(c.Lifetimes.IDToken / time.Second),
+		CreatedAt:       c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 type auditView struct {

@@ -20,6 +20,7 @@ type Org struct {
 	// Branding and Passwords are kept apart from Policy, which is about passkeys (branding.go).
 	Branding  Branding
 	Passwords PasswordRules
+	Sessions  SessionLifetimes // sessions.go
 	CreatedAt time.Time
 }
 
@@ -35,23 +36,26 @@ func ValidateSlug(slug string) error {
 }
 
 type orgRow struct {
-	ID, Slug, Name     string
-	PasskeyMode        string
-	PasswordsEndAt     *time.Time
-	RequireUV          bool `gorm:"column:require_uv"`
-	AllowSynced        bool
-	AllowedAAGUIDs     string `gorm:"column:allowed_aaguids"`
-	RemindAfterSeconds int64
-	RecoveryCodes      bool
-	BrandName          string
-	BrandLogoURI       string `gorm:"column:brand_logo_uri"`
-	BrandColour        string
-	PasswordMinLength  int
-	CreatedAt          time.Time
+	ID, Slug, Name         string
+	PasskeyMode            string
+	PasswordsEndAt         *time.Time
+	RequireUV              bool `gorm:"column:require_uv"`
+	AllowSynced            bool
+	AllowedAAGUIDs         string `gorm:"column:allowed_aaguids"`
+	RemindAfterSeconds     int64
+	RecoveryCodes          bool
+	BrandName              string
+	BrandLogoURI           string `gorm:"column:brand_logo_uri"`
+	BrandColour            string
+	PasswordMinLength      int
+	SessionIdleSeconds     int64
+	SessionAbsoluteSeconds int64
+	CreatedAt              time.Time
 }
 
 const orgCols = `id, slug, name, passkey_mode, passwords_end_at, require_uv, allow_synced, allowed_aaguids,
-	remind_after_seconds, recovery_codes, brand_name, brand_logo_uri, brand_colour, password_min_length, created_at`
+	remind_after_seconds, recovery_codes, brand_name, brand_logo_uri, brand_colour, password_min_length,
+	session_idle_seconds, session_absolute_seconds, created_at`
 
 func (r orgRow) org() (Org, error) {
 	mode, err := policy.ParseMode(r.PasskeyMode)
@@ -69,7 +73,9 @@ func (r orgRow) org() (Org, error) {
 	}
 	return Org{ID: r.ID, Slug: r.Slug, Name: r.Name, Policy: p, CreatedAt: r.CreatedAt.UTC(),
 		Branding:  Branding{DisplayName: r.BrandName, LogoURI: r.BrandLogoURI, PrimaryColour: r.BrandColour},
-		Passwords: PasswordRules{MinLength: max(r.PasswordMinLength, DefaultPasswordRules().MinLength)}}, nil
+		Passwords: PasswordRules{MinLength: max(r.PasswordMinLength, DefaultPasswordRules().MinLength)},
+		Sessions: SessionLifetimes{Idle: time.Duration(r.SessionIdleSeconds) * time.Second,
+			Absolute: time.Duration(r.SessionAbsoluteSeconds) * time.Second}}, nil
 }
 
 // CreateOrg stores a new organisation with the default policy (passkeys Off: PRODUCT.md says new

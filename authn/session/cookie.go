@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -16,6 +17,13 @@ type Manager struct {
 	Secure   bool          // issuer is https: Secure cookie with the __Host- prefix
 	Idle     time.Duration // default 8h
 	Absolute time.Duration // default 30 days
+
+	// Lifetimes, when set, returns an organisation's own idle and absolute lifetimes (0 for
+	// either keeps the default above). Start asks it once per session: the absolute lifetime
+	// becomes the session's ExpiresAt and the idle one is stored with it, so Current needs no
+	// read of the organisation on every request. An organisation's change applies to sessions
+	// started after it.
+	Lifetimes func(ctx context.Context, orgID string) (idle, absolute time.Duration, err error)
 }
 
 // CookieName is the session cookie's name for this deployment.
@@ -41,14 +49,27 @@ func (m *Manager) absolute() time.Duration {
 	return m.Absolute
 }
 
-// Start creates a session for a completed sign-in and sets its cookie.
+// Start creates a session for a completed sign-in and sets its cookie. Its lifetimes are its
+// organisation's (Lifetimes) or the defaults.
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, sess Session) (Session, error) {
 	sess.UserAgent = r.UserAgent()
 	sess.IP = httpx.ClientIP(r)
 	if sess.AuthTime.IsZero() {
 		sess.AuthTime = time.Now().UTC()
 	}
-	sess.ExpiresAt = sess.AuthTime.Add(m.absolute())
+	absolute := m.absolute()
+	sess.Idle = 0
+	if m.Lifetimes != nil {
+		idle, abs, err := m.Lifetimes(ctx, sess.OrgID)
+		if err != nil {
+			return Session{}, fmt.Errorf("session lifetimes of organisation %s: %w", sess.OrgID, err)
+		}
+		if abs > 0 {
+			absolute = abs
+		}
+		sess.Idle = max(idle, 0)
+	}
+	sess.ExpiresAt = sess.AuthTime.Add(absolute)
 	token, sess, err := m.Store.Create(ctx, sess)
 	if err != nil {
 		return Session{}, err

@@ -27,6 +27,9 @@ type Session struct {
 	// PasskeyID is the passkey (passkey.Credential.ID) a passkey sign-in used, "" otherwise: "I
 	// lost this device" ends the sessions that device's passkey started.
 	PasskeyID string
+	// Idle is how long this session may go unused, fixed when it starts (its organisation's
+	// idle lifetime); 0 is the idle lifetime Lookup is given (the server's default).
+	Idle time.Duration
 }
 
 // Store keeps sessions in the database.
@@ -63,7 +66,7 @@ func NewStore(db *database.DB, hasher *secret.Hasher) *Store {
 }
 
 const selectSessions = `SELECT id, token_hash, user_id, org_id, method, amr, acr, auth_time, created_at,
-	last_seen_at, expires_at, user_agent, ip, ended_at, verified_at, passkey_id FROM auth_sessions`
+	last_seen_at, expires_at, user_agent, ip, ended_at, verified_at, passkey_id, idle_seconds FROM auth_sessions`
 
 type row struct {
 	ID, TokenHash, UserID, OrgID, Method, AMR, ACR string
@@ -71,10 +74,12 @@ type row struct {
 	UserAgent, IP                                  string
 	EndedAt, VerifiedAt                            *time.Time
 	PasskeyID                                      string
+	IdleSeconds                                    int64
 }
 
 // Create stores a new session and returns the cookie value that refers to it. The caller fills
-// UserID, OrgID, Method, AMR, ACR, AuthTime, ExpiresAt, UserAgent and IP.
+// UserID, OrgID, Method, AMR, ACR, AuthTime, ExpiresAt, UserAgent and IP, and Idle when the
+// session has an idle lifetime of its own.
 func (s *Store) Create(ctx context.Context, sess Session) (string, Session, error) {
 	token := secret.Token(32)
 	sess.ID = secret.Token(16)
@@ -90,9 +95,11 @@ func (s *Store) Create(ctx context.Context, sess Session) (string, Session, erro
 		verified = &v
 	}
 	err := s.db.Conn(ctx).Exec(`INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
-		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at, passkey_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at, passkey_id, idle_seconds)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, s.hasher.String(token), sess.UserID, sess.OrgID, sess.Method, string(amr), sess.ACR,
-		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified, sess.PasskeyID).Error
+		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified, sess.PasskeyID,
+		int64(sess.Idle/time.Second)).Error
 	if err != nil {
 		return "", Session{}, err
 	}
@@ -107,7 +114,7 @@ func truncate(s string, n int) string {
 }
 
 // Lookup returns the live session a cookie value refers to: not ended, before its absolute end,
-// and seen within idle. It records the visit (at most once a minute, to spare the database).
+// and seen within its idle lifetime (its own, or idle when it has none). It records the visit (at most once a minute, to spare the database).
 func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (Session, error) {
 	var r row
 	res := s.db.Conn(ctx).Raw(selectSessions+` WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
@@ -115,6 +122,9 @@ func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (S
 		return Session{}, res.Error
 	}
 	now := s.now()
+	if r.IdleSeconds > 0 {
+		idle = time.Duration(r.IdleSeconds) * time.Second
+	}
 	if res.RowsAffected == 0 || r.EndedAt != nil || !now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(idle)) {
 		return Session{}, database.ErrNotFound
 	}
@@ -130,7 +140,8 @@ func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (S
 func (r row) session() Session {
 	sess := Session{ID: r.ID, UserID: r.UserID, OrgID: r.OrgID, Method: r.Method, ACR: r.ACR,
 		AuthTime: r.AuthTime.UTC(), CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(),
-		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP, PasskeyID: r.PasskeyID}
+		ExpiresAt: r.ExpiresAt.UTC(), UserAgent: r.UserAgent, IP: r.IP, PasskeyID: r.PasskeyID,
+		Idle: time.Duration(r.IdleSeconds) * time.Second}
 	if r.VerifiedAt != nil {
 		sess.VerifiedAt = r.VerifiedAt.UTC()
 	}

@@ -72,6 +72,8 @@ func (f *adminFixture) routes() []adminRoute {
 		{"PUT", "/branding", map[string]any{"name": "Acme staff"}, false, false},
 		{"GET", "/password-rules", nil, false, false},
 		{"PUT", "/password-rules", map[string]any{"min_length": 14}, false, false},
+		{"GET", "/session-lifetimes", nil, false, false},
+		{"PUT", "/session-lifetimes", map[string]any{"idle": "4h", "absolute": "168h"}, false, false},
 		{"GET", "/clients", nil, false, false},
 		{"POST", "/clients", map[string]any{"name": "New", "grant_types": []string{"client_credentials"}}, false, false},
 		{"GET", c, nil, true, false},

@@ -24,7 +24,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-const clientsUsage = "usage: portcullis clients create|list|show|delete|rotate-secret [flags]"
+const clientsUsage = "usage: portcullis clients create|list|show|update|delete|rotate-secret [flags]"
 
 func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -37,32 +37,13 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var org, jwks string
 	switch sub {
 	case "create":
-		fs.StringVar(&spec.Name, "name", "", "display name (required)")
+		specFlags(fs, &spec, &jwks)
 		fs.StringVar(&spec.Type, "type", "confidential", "confidential or public")
-		fs.Var((*listFlag)(&spec.RedirectURIs), "redirect-uri", "redirect URI (repeatable)")
-		fs.Var((*listFlag)(&spec.PostLogoutRedirectURIs), "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
-		fs.Var((*listFlag)(&spec.GrantTypes), "grant-type", "authorization_code, refresh_token or client_credentials (repeatable)")
-		fs.Var((*listFlag)(&spec.Scopes), "scope", "allowed scope (repeatable)")
-		fs.Var((*listFlag)(&spec.Audience), "audience", "allowed audience (repeatable)")
-		fs.StringVar(&spec.AuthMethod, "auth-method", "", "client_secret_basic, client_secret_post, private_key_jwt or none")
-		fs.StringVar(&jwks, "jwks", "", "JSON Web Key Set for private_key_jwt, or @FILE")
-		fs.StringVar(&spec.JWKSURI, "jwks-uri", "", "JWKS URI for private_key_jwt")
-		fs.StringVar(&spec.AuthSigningAlg, "auth-signing-alg", "", "private_key_jwt assertion algorithm: ES256, RS256 or PS256 (default: from the first --jwks signing key, RS256 with --jwks-uri)")
-		fs.StringVar(&spec.IDTokenAlg, "id-token-alg", "", "ID token signing algorithm: ES256 (default) or RS256")
-		fs.BoolVar(&spec.JWTAccessTokens, "jwt-access-tokens", false, "issue JWT access tokens (RFC 9068)")
-		fs.BoolVar(&spec.RequirePAR, "require-par", false, "require pushed authorization requests")
-		fs.BoolVar(&spec.FirstParty, "first-party", false, "first-party app: no consent screen")
-		fs.BoolVar(&spec.CanIntrospect, "introspect", false, "may introspect other clients' tokens")
-		fs.StringVar(&spec.LogoURI, "logo-uri", "", "https URL of the app's logo, shown on the consent page")
-		fs.StringVar(&spec.PolicyURI, "policy-uri", "", "https URL of the app's privacy policy, linked from the consent page")
-		fs.StringVar(&spec.TOSURI, "tos-uri", "", "https URL of the app's terms of service, linked from the consent page")
-		fs.StringVar(&spec.BackchannelLogoutURI, "backchannel-logout-uri", "", "URI that receives a logout token when a session the app got tokens in ends (OIDC Back-Channel Logout)")
-		fs.BoolVar(&spec.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", true, "the app needs sid in logout tokens (Portcullis always sends it)")
-		fs.StringVar(&spec.FrontchannelLogoutURI, "frontchannel-logout-uri", "", "URI the signed-out page loads in an iframe (OIDC Front-Channel Logout)")
-		fs.BoolVar(&spec.FrontchannelLogoutSessionRequired, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URI")
 		fs.StringVar(&org, "org", "system", "organisation slug")
 	case "list":
 		fs.StringVar(&org, "org", "", "only this organisation (slug)")
+	case "update":
+		specFlags(fs, &spec, &jwks)
 	case "show", "delete", "rotate-secret":
 	default:
 		return errors.New(clientsUsage)
@@ -95,6 +76,12 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	switch sub {
+	case "update":
+		if jwks, err = readMaybeFile(jwks); err != nil {
+			return err
+		}
+		spec.JWKS = jwks
+		return c.update(ctx, id, spec, setFlags(fs))
 	case "show":
 		return c.show(ctx, id)
 	case "delete":
@@ -158,6 +145,9 @@ type clientJSON struct {
 	BackchannelLogoutSID    bool      `json:"backchannel_logout_session_required"`
 	FrontchannelLogoutURI   string    `json:"frontchannel_logout_uri,omitempty"`
 	FrontchannelLogoutSID   bool      `json:"frontchannel_logout_session_required"`
+	AccessTokenLifetime     int64     `json:"access_token_lifetime"` // seconds; 0 is the server's default
+	RefreshTokenLifetime    int64     `json:"refresh_token_lifetime"`
+	IDTokenLifetime         int64     `json:"id_token_lifetime"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -171,7 +161,8 @@ func toJSON(c clients.Client, secret string) clientJSON {
 		CanIntrospect: c.CanIntrospect, LogoURI: c.LogoURI, PolicyURI: c.PolicyURI, TOSURI: c.TOSURI,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSID: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSID: c.FrontchannelLogoutSessionRequired,
-		CreatedAt: c.CreatedAt}
+		AccessTokenLifetime: int64(c.Lifetimes.AccessToken / time.Second), RefreshTokenLifetime: int64(c.Lifetimes.RefreshToken / time.Second),
+		IDTokenLifetime: int64(c.Lifetimes.IDToken / time.Second), CreatedAt: c.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -241,6 +232,8 @@ func (c *clientCLI) print(cl clients.Client) {
 	fmt.Fprintf(tw, "id_token_signed_response_alg:\t%s\n", cl.IDTokenSignedResponseAlg)
 	fmt.Fprintf(tw, "options:\tjwt_access_tokens=%t require_par=%t first_party=%t introspect=%t\n",
 		cl.JWTAccessTokens, cl.RequirePAR, cl.FirstParty, cl.CanIntrospect)
+	fmt.Fprintf(tw, "lifetimes:\taccess_token=%s refresh_token=%s id_token=%s\n", lifetime(cl.Lifetimes.AccessToken),
+		lifetime(cl.Lifetimes.RefreshToken), lifetime(cl.Lifetimes.IDToken))
 	for _, l := range [][2]string{{"logo_uri", cl.LogoURI}, {"policy_uri", cl.PolicyURI}, {"tos_uri", cl.TOSURI},
 		{"backchannel_logout_uri", cl.BackchannelLogoutURI}, {"frontchannel_logout_uri", cl.FrontchannelLogoutURI}} {
 		if l[1] != "" {
@@ -248,6 +241,14 @@ func (c *clientCLI) print(cl clients.Client) {
 		}
 	}
 	_ = tw.Flush()
+}
+
+// lifetime shows a client's token lifetime; 0 is the server's default.
+func lifetime(d time.Duration) string {
+	if d == 0 {
+		return "default"
+	}
+	return d.String()
 }
 
 func (c *clientCLI) list(ctx context.Context, org string) error {

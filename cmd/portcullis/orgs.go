@@ -19,7 +19,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/database"
 )
 
-const orgsUsage = "usage: portcullis orgs create|list|show|set-policy|set-branding|set-password-rules|adoption [flags] [SLUG]"
+const orgsUsage = "usage: portcullis orgs create|list|show|set-policy|set-branding|set-password-rules|set-session-lifetimes|adoption [flags] [SLUG]"
 
 // orgJSON is the machine-readable view of an organisation.
 type orgJSON struct {
@@ -36,6 +36,7 @@ type orgJSON struct {
 	SignInURL      string         `json:"sign_in_url"`
 	Branding       map[string]any `json:"branding"`
 	PasswordRules  map[string]any `json:"password_rules"`
+	Sessions       map[string]any `json:"session_lifetimes"`
 	CreatedAt      time.Time      `json:"created_at"`
 }
 
@@ -48,7 +49,8 @@ func toOrgJSON(o directory.Org, issuer string) orgJSON {
 	return orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Passkeys: string(p.Mode), PasswordsEndAt: p.PasswordsEndAt,
 		RequireUV: p.RequireUV, AllowSynced: p.AllowSynced, AllowedAAGUIDs: aaguids, RemindAfter: p.RemindAfter.String(),
 		RecoveryCodes: p.RecoveryCodes, SignInURL: issuer + "/o/" + o.Slug + "/login", CreatedAt: o.CreatedAt,
-		Branding: admin.BrandingDetails(o.Branding), PasswordRules: admin.PasswordRulesDetails(o.Passwords)}
+		Branding: admin.BrandingDetails(o.Branding), PasswordRules: admin.PasswordRulesDetails(o.Passwords),
+		Sessions: admin.SessionLifetimesDetails(o.Sessions)}
 }
 
 // policyFlags are set-policy's flags; only those given change the policy.
@@ -142,6 +144,7 @@ func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	yes := fs.Bool("yes", false, "apply the policy change (without it, only the impact is shown)")
 	var bf brandingFlags
 	var minLength int
+	var lf lifetimeFlags
 	switch sub {
 	case "create":
 		fs.StringVar(&slug, "slug", "", "URL name: lower-case letters, digits, hyphens (required)")
@@ -152,6 +155,8 @@ func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		bf.register(fs)
 	case "set-password-rules":
 		fs.IntVar(&minLength, "min-length", 0, "the fewest characters of a new password: 12 to 64 (required)")
+	case "set-session-lifetimes":
+		lf.register(fs)
 	case "list", "show", "adoption":
 	default:
 		return errors.New(orgsUsage)
@@ -195,6 +200,8 @@ func cmdOrgs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return o.setBranding(ctx, org, fs, bf)
 	case "set-password-rules":
 		return o.setPasswordRules(ctx, org, fs, minLength)
+	case "set-session-lifetimes":
+		return o.setSessionLifetimes(ctx, org, fs, lf)
 	}
 	next, err := pf.apply(fs, org.Policy)
 	if err != nil {
@@ -285,6 +292,7 @@ func (o *orgCLI) show(org directory.Org) error {
 	b := org.Branding
 	fmt.Fprintf(o.out, "passwords:          at least %d characters\nbranding:           name %s, logo %s, colour %s\n",
 		org.Passwords.MinLength, orNone(b.DisplayName), orNone(b.LogoURI), orNone(b.PrimaryColour))
+	fmt.Fprintf(o.out, "sessions:           %s\n", lifetimesText(org.Sessions))
 	return nil
 }
 

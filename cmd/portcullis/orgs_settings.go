@@ -75,6 +75,58 @@ func (o *orgCLI) setPasswordRules(ctx context.Context, org directory.Org, fs *fl
 	return nil
 }
 
+// lifetimeFlags are set-session-lifetimes' flags; only those given change the lifetimes.
+type lifetimeFlags struct{ idle, absolute string }
+
+func (f *lifetimeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.idle, "idle", "", "how long a session may go unused: 5m to 24h, e.g. 4h (0 or default: the server's session-idle)")
+	fs.StringVar(&f.absolute, "absolute", "", "how long a session lasts at most: 1h to 90 days, e.g. 168h or 30d (0 or default: the server's session-absolute)")
+}
+
+func (o *orgCLI) setSessionLifetimes(ctx context.Context, org directory.Org, fs *flag.FlagSet, f lifetimeFlags) error {
+	given := 0
+	next, err := o.settingsService().ChangeSessionLifetimes(ctx, admin.CLI(org.ID), func(l *directory.SessionLifetimes) error {
+		var err error
+		fs.Visit(func(fl *flag.Flag) {
+			if err != nil {
+				return
+			}
+			switch fl.Name {
+			case "idle":
+				l.Idle, err = admin.ParseLifetime("idle", f.idle)
+				given++
+			case "absolute":
+				l.Absolute, err = admin.ParseLifetime("absolute", f.absolute)
+				given++
+			}
+		})
+		if err == nil && given == 0 {
+			err = &configError{"set-session-lifetimes", "give --idle, --absolute or both"}
+		}
+		return err
+	})
+	if err != nil {
+		return cliFieldError(err)
+	}
+	if o.json {
+		return json.NewEncoder(o.out).Encode(admin.SessionLifetimesDetails(next.Sessions))
+	}
+	fmt.Fprintf(o.out, "%s: sessions started from now on: %s\n", org.Slug, lifetimesText(next.Sessions))
+	return nil
+}
+
+// lifetimesText describes session lifetimes for people.
+func lifetimesText(l directory.SessionLifetimes) string {
+	idle, absolute := "the server's default", "the server's default"
+	if l.Idle > 0 {
+		idle = directory.ShortDuration(l.Idle)
+	}
+	if l.Absolute > 0 {
+		absolute = directory.ShortDuration(l.Absolute)
+	}
+	return "end after " + idle + " unused, " + absolute + " at most"
+}
+
 // cliFieldError names the flag of a refused field.
 func cliFieldError(err error) error {
 	ae, ok := admin.AsError(err)
@@ -82,7 +134,7 @@ func cliFieldError(err error) error {
 		return err
 	}
 	flagName := map[string]string{"name": "--name", "logo_uri": "--logo-uri", "primary_colour": "--colour",
-		"min_length": "--min-length"}[ae.Field]
+		"min_length": "--min-length", "idle": "--idle", "absolute": "--absolute"}[ae.Field]
 	if flagName == "" {
 		flagName = ae.Field
 	}

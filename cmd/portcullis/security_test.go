@@ -150,6 +150,17 @@ func TestSecurityPage(t *testing.T) {
 		if got := cells(t, own, "policy-own"); len(got) < 2 || got[0] != "this organisation ( acme )" || got[1] != "mandatory" {
 			t.Errorf("acme's own policy row = %q", got)
 		}
+		// ... with its own session lifetimes where it set them.
+		if _, err := s.cli("orgs", "set-session-lifetimes", "acme", "--idle", "30m", "--absolute", "48h"); err != nil {
+			t.Fatal(err)
+		}
+		_, own = newBrowser(t).get(s.URL + "/o/acme/security")
+		if got := element(t, own, "span", "session-idle"); got != "30 minutes" {
+			t.Errorf("acme's session idle = %q, want 30 minutes", got)
+		}
+		if got := element(t, body, "span", "session-idle"); got != "8 hours" {
+			t.Errorf("the instance's session idle = %q, want 8 hours", got)
+		}
 		if resp, _ := newBrowser(t).get(s.URL + "/o/nope/security"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("an unknown organisation's security page: %d", resp.StatusCode)
 		}

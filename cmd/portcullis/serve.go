@@ -95,7 +95,7 @@ func build(ctx context.Context, e *env) (*app, error) {
 	clientStore := clients.NewStore(e.db)
 	users := directory.NewStore(e.db)
 	sessions := &session.Manager{Store: session.NewStore(e.db, e.secret.Hasher("session")), Secure: https,
-		Idle: e.cfg.SessionIdle, Absolute: e.cfg.SessionAbsolute}
+		Idle: e.cfg.SessionIdle, Absolute: e.cfg.SessionAbsolute, Lifetimes: users.SessionLifetimesFor}
 	m := metrics.New(e.db.SQL())
 	auditLog := &audit.Log{DB: e.db, Logger: e.log, Observe: m.Audited}
 	csrf := &httpx.CSRF{Key: e.secret.Key("csrf"), Secure: https}

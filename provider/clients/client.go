@@ -87,6 +87,9 @@ type Client struct {
 	FrontchannelLogoutURI             string
 	FrontchannelLogoutSessionRequired bool // add iss and sid to the framed URI
 
+	// Lifetimes of the client's tokens; zero ones are the server's defaults.
+	Lifetimes Lifetimes
+
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -140,6 +143,7 @@ func (c Client) Spec() Spec {
 		BackchannelLogoutSessionRequired:  c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI:             c.FrontchannelLogoutURI,
 		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
+		Lifetimes:                         c.Lifetimes,
 	}
 }
 

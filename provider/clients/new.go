@@ -105,6 +105,7 @@ func fromSpec(s Spec) Client {
 		BackchannelLogoutSessionRequired:  s.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI:             s.FrontchannelLogoutURI,
 		FrontchannelLogoutSessionRequired: s.FrontchannelLogoutSessionRequired,
+		Lifetimes:                         s.Lifetimes,
 	}
 	if slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
 		c.ResponseTypes = []string{ResponseCode}

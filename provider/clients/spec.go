@@ -34,6 +34,9 @@ type Spec struct {
 	// are optional and follow the redirect URI rules, without private-use schemes.
 	BackchannelLogoutURI, FrontchannelLogoutURI                         string
 	BackchannelLogoutSessionRequired, FrontchannelLogoutSessionRequired bool
+
+	// Lifetimes of the client's tokens; zero ones are the server's defaults (see lifetimes.go).
+	Lifetimes Lifetimes
 }
 
 const (
@@ -138,7 +141,7 @@ func (s Spec) Validate() error {
 	for _, check := range []func() error{
 		s.validateName, s.validateType, s.validateGrants, s.validateRedirects,
 		s.validateScopes, s.validateAudience, s.validateAuth, s.validateOptions, s.validateLinks,
-		s.validateLogoutURIs,
+		s.validateLogoutURIs, s.validateLifetimes,
 	} {
 		if err := check(); err != nil {
 			return err

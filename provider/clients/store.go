@@ -55,6 +55,9 @@ type row struct {
 	BackchannelLogoutSession    bool      `gorm:"column:backchannel_logout_session_required"`
 	FrontchannelLogoutURI       string    `gorm:"column:frontchannel_logout_uri"`
 	FrontchannelLogoutSession   bool      `gorm:"column:frontchannel_logout_session_required"`
+	AccessTokenLifetime         int64     `gorm:"column:access_token_lifetime_seconds"`
+	RefreshTokenLifetime        int64     `gorm:"column:refresh_token_lifetime_seconds"`
+	IDTokenLifetime             int64     `gorm:"column:id_token_lifetime_seconds"`
 	CreatedAt                   time.Time `gorm:"column:created_at"`
 	UpdatedAt                   time.Time `gorm:"column:updated_at"`
 }
@@ -64,7 +67,8 @@ const selectClients = `SELECT id, org_id, name, public, secret_hash, redirect_ur
 	token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 	id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
 	logo_uri, policy_uri, tos_uri, backchannel_logout_uri, backchannel_logout_session_required,
-	frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at
+	frontchannel_logout_uri, frontchannel_logout_session_required, access_token_lifetime_seconds,
+	refresh_token_lifetime_seconds, id_token_lifetime_seconds, created_at, updated_at
 	FROM clients`
 
 // Create inserts a client. A client with the same ID gives database.ErrAlreadyExists; an
@@ -79,14 +83,17 @@ func (s *Store) Create(ctx context.Context, c Client) error {
 		token_endpoint_auth_method, jwks, jwks_uri, token_endpoint_auth_signing_alg,
 		id_token_signed_response_alg, jwt_access_tokens, require_par, first_party, can_introspect,
 		logo_uri, policy_uri, tos_uri, backchannel_logout_uri, backchannel_logout_session_required,
-		frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		frontchannel_logout_uri, frontchannel_logout_session_required, access_token_lifetime_seconds,
+		refresh_token_lifetime_seconds, id_token_lifetime_seconds, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, c.Name, c.Public, nilIfEmpty(c.SecretHash),
 		lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
 		c.LogoURI, c.PolicyURI, c.TOSURI, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired,
+		seconds(c.Lifetimes.AccessToken), seconds(c.Lifetimes.RefreshToken), seconds(c.Lifetimes.IDToken),
+		c.CreatedAt.UTC(), c.UpdatedAt.UTC()).Error
 	switch {
 	case database.IsUniqueViolation(err):
 		return database.ErrAlreadyExists
@@ -158,14 +165,16 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 		jwt_access_tokens = ?, require_par = ?, first_party = ?, can_introspect = ?,
 		logo_uri = ?, policy_uri = ?, tos_uri = ?, backchannel_logout_uri = ?,
 		backchannel_logout_session_required = ?, frontchannel_logout_uri = ?,
-		frontchannel_logout_session_required = ?, updated_at = ?
+		frontchannel_logout_session_required = ?, access_token_lifetime_seconds = ?,
+		refresh_token_lifetime_seconds = ?, id_token_lifetime_seconds = ?, updated_at = ?
 		WHERE id = ?`,
 		c.Name, lists[0], lists[1], lists[2], lists[3], lists[4], lists[5],
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI, c.TokenEndpointAuthSigningAlg, c.IDTokenSignedResponseAlg,
 		c.JWTAccessTokens, c.RequirePAR, c.FirstParty, c.CanIntrospect,
 		c.LogoURI, c.PolicyURI, c.TOSURI, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.UpdatedAt.UTC(),
-		c.ID)
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired,
+		seconds(c.Lifetimes.AccessToken), seconds(c.Lifetimes.RefreshToken), seconds(c.Lifetimes.IDToken),
+		c.UpdatedAt.UTC(), c.ID)
 	if res.Error != nil {
 		return fmt.Errorf("update client: %w", res.Error)
 	}
@@ -239,8 +248,11 @@ func (r row) client() (Client, error) {
 		BackchannelLogoutSessionRequired:  r.BackchannelLogoutSession,
 		FrontchannelLogoutURI:             r.FrontchannelLogoutURI,
 		FrontchannelLogoutSessionRequired: r.FrontchannelLogoutSession,
-		CreatedAt:                         r.CreatedAt.UTC(),
-		UpdatedAt:                         r.UpdatedAt.UTC(),
+		Lifetimes: Lifetimes{AccessToken: time.Duration(r.AccessTokenLifetime) * time.Second,
+			RefreshToken: time.Duration(r.RefreshTokenLifetime) * time.Second,
+			IDToken:      time.Duration(r.IDTokenLifetime) * time.Second},
+		CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	for _, f := range []struct {
 		name string
@@ -279,6 +291,9 @@ func encodeLists(c Client) ([6]string, error) {
 	}
 	return out, nil
 }
+
+// seconds is a lifetime as its column keeps it (validated to whole seconds).
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 func nilIfEmpty(b []byte) []byte {
 	if len(b) == 0 {

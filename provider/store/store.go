@@ -528,9 +528,9 @@ func (s *Store) Rollback(ctx context.Context) error {
 
 // RevokeBySession revokes every token issued in a sign-in session: its refresh tokens stop
 // working and its access tokens are deleted. Ending a session (a lost device, "sign out
-// everywhere else") must not leave its apps' tokens alive. The redundant session_id <> '' lets
-// both databases use the partial session index (a planner cannot prove a bound parameter is
-// not ''); without it, SQLite walks every refresh token.
+// everywhere else") must not leave its apps' tokens alive. The redundant "session_id is not
+// empty" condition lets both databases use the partial session index (a planner cannot prove a
+// bound parameter is not empty); without it, SQLite walks every refresh token.
 func (s *Store) RevokeBySession(ctx context.Context, sid string) error {
 	if sid == "" {
 		return nil

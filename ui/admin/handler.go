@@ -76,6 +76,7 @@ func (h *Handler) Mount(r *mux.Router) {
 		{get, "/users/{id}", h.user},
 		{post, "/users/{id}/status", h.setStatus},
 		{post, "/users/{id}/roles", h.setRoles},
+		{post, "/users/{id}/profile", h.setProfile},
 		{post, "/users/{id}/passkeys/{pid}/remove", h.removePasskey},
 		{post, "/users/{id}/sessions/{sid}/end", h.endSession},
 		{post, "/users/{id}/recovery", h.startRecovery},
@@ -87,6 +88,8 @@ func (h *Handler) Mount(r *mux.Router) {
 		{get, "/apps/new", h.newApp},
 		{post, "/apps", h.createApp},
 		{get, "/apps/{id}", h.app},
+		{get, "/apps/{id}/edit", h.editApp},
+		{post, "/apps/{id}/edit", h.saveApp},
 		{post, "/apps/{id}/rotate", h.rotateApp},
 		{post, "/apps/{id}/delete", h.deleteApp},
 		{get, "/policy", h.policy},
@@ -94,6 +97,7 @@ func (h *Handler) Mount(r *mux.Router) {
 		{post, "/policy", h.policyApply},
 		{post, "/policy/branding", h.brandingApply},
 		{post, "/policy/password-rules", h.passwordRulesApply},
+		{post, "/policy/session-lifetimes", h.sessionLifetimesApply},
 		{get, "/audit", h.auditLog},
 		{get, "/audit/export", h.auditExport},
 	} {
@@ -310,7 +314,7 @@ func fieldLabel(f string) string {
 		"delivery": "Delivery", "passkeys": "Passkeys", "passwords_end_at": "Passwords end",
 		"remind_after": "Remind after", "allowed_aaguids": "Allowed authenticator models", "until": "Until",
 		"cursor": "Page", "mode": "Mode", "logo_uri": "Logo URL", "primary_colour": "Primary colour",
-		"min_length": "Minimum password length"}[f]; ok {
+		"min_length": "Minimum password length", "idle": "Idle lifetime", "absolute": "Absolute lifetime"}[f]; ok {
 		return l
 	}
 	return f

@@ -80,7 +80,9 @@ type policyPage struct {
 	// The other settings of the page (settings.go): forms of their own, each applied at once.
 	Branding  brandingView
 	MinLength string
-	// SettingsError is a refused change of branding or password rules, naming the field.
+	Sessions  sessionsView // sessions.go
+	// SettingsError is a refused change of branding, password rules or session lifetimes,
+	// naming the field.
 	SettingsError string
 }
 
@@ -104,6 +106,8 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "The branding is saved: the organisation's sign-in pages show it from now on."
 	case "password-rules":
 		p.Notice = "The password rules are saved and apply to passwords set from now on."
+	case "session-lifetimes":
+		p.Notice = "The session lifetimes are saved and apply to sessions started from now on."
 	}
 	h.UI.Render(w, r, http.StatusOK, "admin_policy", p)
 }

@@ -22,6 +22,7 @@ func (p *policyPage) settings(org directory.Org) {
 	b := org.Branding
 	p.Branding = brandingView{Name: b.DisplayName, LogoURI: b.LogoURI, Colour: b.PrimaryColour}
 	p.MinLength = strconv.Itoa(org.Passwords.MinLength)
+	p.Sessions = sessionsView{Idle: adm.LifetimeText(org.Sessions.Idle), Absolute: adm.LifetimeText(org.Sessions.Absolute)}
 }
 
 func (h *Handler) brandingApply(w http.ResponseWriter, r *http.Request) {

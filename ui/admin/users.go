@@ -144,6 +144,9 @@ type userPage struct {
 	Notice   string
 	Error    string
 	CanEmail bool
+	// Profile is the display name and email form (profile.go): the user's, or what the admin
+	// typed when it was refused.
+	Profile profileView
 }
 
 type passkeyView struct {
@@ -168,11 +171,17 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request) {
 func userNotice(code string) string {
 	return map[string]string{"disabled": "The user is disabled: their sessions are ended and their tokens revoked.",
 		"enabled": "The user is enabled.", "roles": "Roles saved.", "passkey": "The passkey is revoked.",
-		"session": "The session is ended and its tokens revoked."}[code]
+		"session": "The session is ended and its tokens revoked.",
+		"profile": "The display name and email are saved."}[code]
 }
 
 // userPage renders a user's page with a notice or an error.
 func (h *Handler) userPage(c *call, status int, notice, errMsg string) {
+	h.userPageWith(c, status, notice, errMsg, nil)
+}
+
+// userPageWith is userPage with keep changing the page before it is shown.
+func (h *Handler) userPageWith(c *call, status int, notice, errMsg string, keep func(*userPage)) {
 	id := mux.Vars(c.r)["id"]
 	u, err := h.Service.GetUser(c.ctx(), c.actor, id)
 	if err != nil {
@@ -191,7 +200,8 @@ func (h *Handler) userPage(c *call, status int, notice, errMsg string) {
 	}
 	p := userPage{Base: h.base(c, u.Username, "users"), Prefix: c.prefix, User: u, Roles: strings.Join(u.Roles, ", "),
 		Self: u.ID == c.user.ID, Notice: notice, Error: errMsg,
-		CanEmail: recovery.Emailable(u) && h.Recoveries != nil && h.Recoveries.Mail != nil}
+		CanEmail: recovery.Emailable(u) && h.Recoveries != nil && h.Recoveries.Mail != nil,
+		Profile:  profileView{DisplayName: u.DisplayName, Email: u.Email}}
 	for _, role := range u.Roles {
 		p.IsAdmin = p.IsAdmin || role == roster.AdminRole
 	}
@@ -204,6 +214,9 @@ func (h *Handler) userPage(c *call, status int, notice, errMsg string) {
 	}
 	for _, s := range sessions {
 		p.Sessions = append(p.Sessions, sessionView{Session: s, Device: account.Device(s.UserAgent), Current: s.ID == c.sess.ID})
+	}
+	if keep != nil {
+		keep(&p)
 	}
 	h.UI.Render(c.w, c.r, status, "admin_user", p)
 }

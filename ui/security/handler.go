@@ -86,6 +86,13 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		}
 		own := policyFacts(o.Slug, o.Policy)
 		p.Own = &own
+		// The organisation's own session lifetimes, where it set them (0: the server's).
+		if o.Sessions.Idle > 0 {
+			p.Sessions.Idle = Duration(o.Sessions.Idle)
+		}
+		if o.Sessions.Absolute > 0 {
+			p.Sessions.Absolute = Duration(o.Sessions.Absolute)
+		}
 	}
 	h.UI.Render(w, r, http.StatusOK, "security", p)
 }
