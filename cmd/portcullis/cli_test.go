@@ -28,6 +28,7 @@ import (
 	"github.com/portcullis-id/portcullis/internal/testdb"
 	"github.com/portcullis-id/portcullis/migrations"
 	"github.com/portcullis-id/portcullis/provider"
+	"github.com/portcullis-id/portcullis/provider/clients"
 )
 
 // opsRun runs a portcullis command as main does and returns its stdout, its stderr and its error.
@@ -347,13 +348,13 @@ func TestCLIClientsLifecycle(t *testing.T) {
 		}
 
 		// list, JSON
-		listJSON := func(args ...string) []clientJSON {
+		listJSON := func(args ...string) []clients.View {
 			t.Helper()
 			out, err := s.cli(append([]string{"clients", "list", "--output", "json"}, args...)...)
 			if err != nil {
 				t.Fatalf("clients list --output json %v: %v", args, err)
 			}
-			var list []clientJSON
+			var list []clients.View
 			dec := json.NewDecoder(strings.NewReader(out))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&list); err != nil {
@@ -362,7 +363,7 @@ func TestCLIClientsLifecycle(t *testing.T) {
 			return list
 		}
 		list := listJSON()
-		i := slices.IndexFunc(list, func(x clientJSON) bool { return x.ClientID == c.ID })
+		i := slices.IndexFunc(list, func(x clients.View) bool { return x.ClientID == c.ID })
 		if len(list) != 2 || i < 0 {
 			t.Fatalf("clients list --output json: %+v", list)
 		}
@@ -391,7 +392,7 @@ func TestCLIClientsLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("clients show --output json: %v", err)
 		}
-		var shown clientJSON
+		var shown clients.View
 		if err := json.Unmarshal([]byte(out), &shown); err != nil {
 			t.Fatal(err)
 		}
