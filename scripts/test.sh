@@ -61,6 +61,10 @@ export PORTCULLIS_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PGPORT/postgres?
 echo "test.sh: PostgreSQL on 127.0.0.1:$PGPORT, Chromium at $PORTCULLIS_TEST_CHROMIUM" >&2
 
 if [ $# -eq 0 ]; then
-	set -- ./...
+	go test -count=1 -timeout 40m ./...
+	# The benchmarks the performance targets are measured with run once each, so that a change
+	# that breaks one (not a test) fails here rather than on the day someone measures.
+	go test -count=1 -timeout 10m -run '^$' -bench . -benchtime 1x ./cmd/portcullis/
+	exit
 fi
 go test -count=1 -timeout 40m "$@"

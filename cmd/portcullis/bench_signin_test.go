@@ -56,7 +56,8 @@ import (
 //	go test ./cmd/portcullis -run '^$' -bench FullSignIn -benchtime 5s
 func BenchmarkFullSignIn(b *testing.B) {
 	s := benchServer(b)
-	c := benchClient(b, s, "--name", "Bench app", "--redirect-uri", callback)
+	// A first-party app (a company's own, like the CMS): no consent page in the way.
+	c := benchClient(b, s, "--name", "Bench app", "--redirect-uri", callback, "--first-party")
 	h := s.app.handler
 	ctx := context.Background()
 
