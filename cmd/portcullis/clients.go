@@ -120,13 +120,6 @@ type clientCLI struct {
 // toJSON is the machine-readable view of a client (shared with the admin API).
 func toJSON(c clients.Client, secret string) clients.View { return clients.ViewOf(c, secret) }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 func (c *clientCLI) audit(ctx context.Context, action string, cl clients.Client) error {
 	log := &audit.Log{DB: c.env.db, Logger: c.env.log}
 	return log.Record(ctx, audit.Event{Action: action, OrgID: cl.OrgID, Actor: "cli", ClientID: cl.ID,
