@@ -129,7 +129,11 @@
       say("Signed in. Continuing…");
       window.location.assign(data.redirect);
     }).catch(function (err) {
-      if (mediation === "conditional" && err && err.name === "AbortError") { return; }
+      // Autofill is the browser's offer, not the person's request: when it ends without a passkey
+      // (aborted, nothing chosen, no passkey here) it says nothing and leaves the page's own
+      // message (e.g. a refused password) alone. A refusal by the server after a passkey was
+      // chosen is still shown.
+      if (mediation === "conditional" && !(err && err.server)) { return; }
       fail(err);
     });
   }
