@@ -303,14 +303,7 @@ func (h *Handler) finish(purpose string) http.HandlerFunc {
 			return
 		}
 		now := time.Now().UTC()
-		if old, err := h.Sessions.Current(r); err == nil {
-			// Whoever was signed in on this browser is replaced by the person who just enrolled.
-			if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
-				httpx.JSONServerError(w, r, "end the previous session", err)
-				return
-			}
-		}
-		sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
+		sess, err := h.Sessions.Replace(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
 			AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now, PasskeyID: cred.ID})
 		if err != nil {
 			httpx.JSONServerError(w, r, "start session", err)

@@ -91,13 +91,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "set password", err)
 		return
 	}
-	if old, err := h.Sessions.Current(r); err == nil {
-		if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
-			h.serverError(w, r, "end the previous session", err)
-			return
-		}
-	}
-	sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "password",
+	sess, err := h.Sessions.Replace(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "password",
 		AMR: []string{"pwd"}, ACR: provider.ACRPassword, AuthTime: now})
 	if err != nil {
 		h.serverError(w, r, "start session", err)

@@ -252,14 +252,9 @@ func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 // records of the new passkey, the completed handoff and the sign-in (all in the caller's
 // transaction).
 func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, u directory.User, cred passkey.Credential, ho Handoff) (session.Session, error) {
-	if old, err := h.Sessions.Current(r.WithContext(ctx)); err == nil {
-		if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
-			return session.Session{}, err
-		}
-	}
 	sess := NewDeviceSession(h.now())
 	sess.UserID, sess.OrgID = u.ID, u.OrgID
-	sess, err := h.Sessions.Start(ctx, w, r, sess)
+	sess, err := h.Sessions.Replace(ctx, w, r, sess)
 	if err != nil {
 		return session.Session{}, err
 	}

@@ -229,13 +229,8 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, user directory.
 	ctx := r.Context()
 	sess.UserID, sess.OrgID = user.ID, user.OrgID
 	err := h.Audit.DB.InTx(ctx, func(ctx context.Context) error {
-		if old, err := h.Sessions.Current(r.WithContext(ctx)); err == nil {
-			if err := h.Sessions.Store.End(ctx, old.ID); err != nil {
-				return err
-			}
-		}
 		var err error
-		if sess, err = h.Sessions.Start(ctx, w, r, sess); err != nil {
+		if sess, err = h.Sessions.Replace(ctx, w, r, sess); err != nil {
 			return err
 		}
 		d := map[string]any{"method": sess.Method, "sid": sess.ID}

@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -172,14 +171,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC()
-	if old, err := h.Sessions.Current(r); err == nil {
-		// Whoever was signed in on this browser is replaced by the person who just recovered.
-		if err := h.Sessions.Store.End(ctx, old.ID); err != nil && !errors.Is(err, database.ErrNotFound) {
-			httpx.JSONServerError(w, r, "end the previous session", err)
-			return
-		}
-	}
-	sess, err := h.Sessions.Start(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
+	sess, err := h.Sessions.Replace(ctx, w, r, session.Session{UserID: user.ID, OrgID: user.OrgID, Method: "passkey",
 		AMR: cred.AMR(), ACR: provider.ACRPhishingResistant, AuthTime: now, VerifiedAt: now, PasskeyID: cred.ID})
 	if err != nil {
 		httpx.JSONServerError(w, r, "start session", err)

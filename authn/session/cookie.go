@@ -81,6 +81,18 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	return sess, nil
 }
 
+// Replace starts sess for a completed sign-in on this browser, ending the session the browser
+// had (whoever was signed in here is replaced by who just signed in). ctx may carry the caller's
+// transaction, so that the old session ends and the new one starts together.
+func (m *Manager) Replace(ctx context.Context, w http.ResponseWriter, r *http.Request, sess Session) (Session, error) {
+	if old, err := m.Current(r.WithContext(ctx)); err == nil {
+		if err := m.Store.End(ctx, old.ID); err != nil && !errors.Is(err, database.ErrNotFound) {
+			return Session{}, err
+		}
+	}
+	return m.Start(ctx, w, r, sess)
+}
+
 // Current returns the browser's live session, or database.ErrNotFound.
 func (m *Manager) Current(r *http.Request) (Session, error) {
 	c, err := r.Cookie(m.CookieName())
