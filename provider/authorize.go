@@ -34,6 +34,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	unsupported := stripRequestObject(r.Form)
 	viaPAR := strings.HasPrefix(r.Form.Get("request_uri"), parPrefix)
 	ar, err := p.OAuth2.NewAuthorizeRequest(r.Context(), r)
+	if err == nil {
+		ar.SetID(newRequestID())
+	}
 	if err == nil && unsupported != nil {
 		err = unsupported
 	}
@@ -83,6 +86,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
+	ar.SetID(newRequestID())
 	p.dispatch(w, req, ar, pend.ViaPAR, pend.CreatedAt, pend)
 }
 

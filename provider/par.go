@@ -16,6 +16,7 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		p.OAuth2.WritePushedAuthorizeError(ctx, w, ar, err)
 		return
 	}
+	ar.SetID(newRequestID())
 	client, ok := ar.GetClient().(*Client)
 	if !ok {
 		p.OAuth2.WritePushedAuthorizeError(ctx, w, ar, fosite.ErrServerError)

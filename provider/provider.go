@@ -117,6 +117,7 @@ func New(d Deps) *Provider {
 	st := store.New(d.DB, cache, func() fosite.Session { return NewSession() })
 	core := &tokenStrategy{
 		HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		hmacConfig:      cfg,
 		keys:            d.Keys, issuer: d.Issuer, lifespan: AccessTokenLifespan,
 	}
 	// The store keeps a code's PKCE and OpenID Connect requests in the code's row, which fosite

@@ -20,10 +20,11 @@ import (
 // them, JWT access tokens in the RFC 9068 profile. Codes and refresh tokens are always opaque.
 type tokenStrategy struct {
 	*oauth2.HMACSHAStrategy
-	keys     *keys.Manager
-	issuer   string
-	lifespan time.Duration
-	signers  sync.Map // kid -> jose.Signer: building one per token costs more than it should
+	hmacConfig hmacConfig // for time-stamped opaque tokens (opaque.go)
+	keys       *keys.Manager
+	issuer     string
+	lifespan   time.Duration
+	signers    sync.Map // kid -> jose.Signer: building one per token costs more than it should
 }
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
@@ -40,13 +41,13 @@ func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) 
 	if isJWT(token) {
 		return token[strings.LastIndexByte(token, '.')+1:]
 	}
-	return s.HMACSHAStrategy.AccessTokenSignature(ctx, token)
+	return opaqueSignature(token, "at")
 }
 
 // GenerateAccessToken implements oauth2.AccessTokenStrategy.
 func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
 	if !wantsJWT(r) {
-		return s.HMACSHAStrategy.GenerateAccessToken(ctx, r)
+		return s.generateOpaque(ctx, "at")
 	}
 	return s.generateJWT(ctx, r)
 }

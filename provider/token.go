@@ -48,6 +48,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := ar.GetGrantTypes()
 	if grant.ExactOne("client_credentials") {
+		ar.SetID(newRequestID())
 		// The client acts on its own behalf: it is the subject (RFC 9068 section 2.2).
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
