@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -149,28 +150,44 @@ func uniqueSorted(in []string) []string {
 
 // GetUser returns a user by id (database.ErrNotFound when unknown).
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id)
 }
 
 // GetUserByUsername returns a user of one organisation by username.
 func (s *Store) GetUserByUsername(ctx context.Context, orgID, username string) (User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND username = ?`, orgID, username)
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND username = $2`, orgID, username)
 }
 
 func (s *Store) getUser(ctx context.Context, q string, args ...any) (User, error) {
+	// Read by hand rather than through gorm: users are read several times per sign-in.
 	var r userRow
-	res := s.db.Conn(ctx).Raw(q, args...).Scan(&r)
-	if res.Error != nil {
-		return User{}, res.Error
-	}
-	if res.RowsAffected == 0 {
+	var skipped sql.NullTime
+	err := s.db.QueryRow(ctx, q, args...).Scan(&r.ID, &r.OrgID, &r.Username, &r.DisplayName, &r.Email,
+		&r.EmailVerified, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.HasPassword, &skipped, &r.OrgName)
+	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, database.ErrNotFound
 	}
-	u := r.user()
-	if err := s.db.Conn(ctx).Raw(`SELECT role FROM user_roles WHERE user_id = ? ORDER BY role`, u.ID).Scan(&u.Roles).Error; err != nil {
+	if err != nil {
 		return User{}, err
 	}
-	return u, nil
+	if skipped.Valid {
+		r.PasskeySkippedAt = &skipped.Time
+	}
+	u := r.user()
+	rows, err := s.db.Query(ctx, `SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role`, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	defer rows.Close()
+	u.Roles = []string{} // never nil: an empty list is shown as []
+	for rows.Next() {
+		var role string
+		if err := rows.Scan(&role); err != nil {
+			return User{}, err
+		}
+		u.Roles = append(u.Roles, role)
+	}
+	return u, rows.Err()
 }
 
 // SetStatus enables or disables a user.

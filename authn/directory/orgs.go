@@ -2,7 +2,9 @@ package directory
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -120,12 +122,12 @@ func (s *Store) ListOrgs(ctx context.Context) ([]Org, error) {
 
 // GetOrg returns an organisation by id.
 func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
-	return s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE id = ?`, id)
+	return s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE id = $1`, id)
 }
 
 // GetOrgBySlug returns an organisation by slug.
 func (s *Store) GetOrgBySlug(ctx context.Context, slug string) (Org, error) {
-	return s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE slug = ?`, slug)
+	return s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE slug = $1`, slug)
 }
 
 // PolicyFor returns an organisation's passkey policy.
@@ -135,14 +137,23 @@ func (s *Store) PolicyFor(ctx context.Context, orgID string) (policy.Policy, err
 }
 
 func (s *Store) getOrg(ctx context.Context, q string, arg string) (Org, error) {
-	var rows []orgRow
-	if err := s.db.Conn(ctx).Raw(q, arg).Scan(&rows).Error; err != nil {
-		return Org{}, err
-	}
-	if len(rows) == 0 {
+	// Read by hand rather than through gorm: organisations are read several times per sign-in.
+	var r orgRow
+	var end sql.NullTime
+	err := s.db.QueryRow(ctx, q, arg).Scan(&r.ID, &r.Slug, &r.Name, &r.PasskeyMode, &end, &r.RequireUV,
+		&r.AllowSynced, &r.AllowedAAGUIDs, &r.RemindAfterSeconds, &r.RecoveryCodes, &r.BrandName,
+		&r.BrandLogoURI, &r.BrandColour, &r.PasswordMinLength, &r.SessionIdleSeconds,
+		&r.SessionAbsoluteSeconds, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Org{}, database.ErrNotFound
 	}
-	return rows[0].org()
+	if err != nil {
+		return Org{}, err
+	}
+	if end.Valid {
+		r.PasswordsEndAt = &end.Time
+	}
+	return r.org()
 }
 
 // SetPolicy replaces an organisation's passkey policy after validating it.

@@ -1,0 +1,29 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+
+	"gorm.io/gorm"
+)
+
+// QueryRow runs a one-row query through the statement cache, in ctx's transaction if there is
+// one, and leaves the scan to the caller. Lookups on the sign-in path use it with a hand-written
+// Scan: gorm's reflective Scan cost more CPU than SQLite spent running the query. The query must
+// use $n placeholders, which both PostgreSQL and SQLite accept (gorm rewrites ?, this does not).
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.pool(ctx).QueryRowContext(ctx, query, args...)
+}
+
+// Query is QueryRow for several rows; the caller closes them.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.pool(ctx).QueryContext(ctx, query, args...)
+}
+
+// pool is ctx's transaction or the pool, without building a gorm session for one statement.
+func (db *DB) pool(ctx context.Context) gorm.ConnPool {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.Statement.ConnPool
+	}
+	return db.DB.Statement.ConnPool
+}
