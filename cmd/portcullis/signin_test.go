@@ -763,3 +763,53 @@ func TestSignInCeremonyBinding(t *testing.T) {
 		pkWantAudit(t, s, "signin.succeeded", u.ID, 3)
 	})
 }
+
+// /login/finish runs in one transaction, and a refusal must still commit what it decided: the
+// ceremony stays used and a passkey whose counter went backwards stays flagged.
+func TestSignInRefusalIsKept(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *testServer) {
+		u := pkEnroll(t, s, "fay", newSoftKey(s.URL, false), "")
+		b := newBrowser(t)
+		_, csrf := pkPage(t, b, s.URL+"/login")
+
+		// A normal sign-in moves the stored counter on.
+		begin := pkBegin(t, s, b, csrf, u.Username, "")
+		pkWantOK(t, "first finish", pkFinish(t, s, b, csrf, u.Key.get(t, begin.Body, false), ""))
+
+		// A copy of the authenticator that counts from further back.
+		begin = pkBegin(t, s, b, csrf, u.Username, "")
+		ceremony := pkCookieValue(s, b, pkCeremonyCookie)
+		u.Key.mu.Lock()
+		ahead := u.Key.cred.Counter
+		u.Key.cred.Counter = 0
+		u.Key.mu.Unlock()
+		failed := len(pkAudit(t, s, "signin.failed", u.ID))
+		pkWantError(t, "finish with a lower counter", pkFinish(t, s, b, csrf, u.Key.get(t, begin.Body, false), ""),
+			http.StatusUnauthorized, passkey.ErrCounterRegression.Error())
+		if n := len(pkAudit(t, s, "signin.failed", u.ID)); n != failed+1 {
+			t.Fatalf("%d signin.failed events, want %d", n, failed+1)
+		}
+		var flagged []bool
+		if err := s.env.db.Raw(`SELECT flagged FROM passkeys WHERE user_id = ?`, u.ID).Scan(&flagged).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(flagged) != 1 || !flagged[0] {
+			t.Fatalf("passkey flags after the regression: %v, want [true]", flagged)
+		}
+
+		// The refused ceremony was used up: the same ceremony with a good counter is refused as
+		// expired, before the passkey is even looked at.
+		u.Key.mu.Lock()
+		u.Key.cred.Counter = ahead + 10
+		u.Key.mu.Unlock()
+		pkSetCookie(s, b, pkCeremonyCookie, ceremony, 300)
+		pkWantError(t, "the refused ceremony again", pkFinish(t, s, b, csrf, u.Key.get(t, begin.Body, false), ""),
+			http.StatusUnauthorized, passkey.ErrCeremonyExpired.Error())
+
+		// And the flag holds for a new ceremony whatever the counter says.
+		begin = pkBegin(t, s, b, csrf, u.Username, "")
+		pkWantError(t, "flagged passkey", pkFinish(t, s, b, csrf, u.Key.get(t, begin.Body, false), ""),
+			http.StatusUnauthorized, passkey.ErrCounterRegression.Error())
+		pkWantAudit(t, s, "signin.succeeded", u.ID, 2) // the enrollment's and the first finish
+	})
+}
