@@ -55,7 +55,7 @@ func (s *Store) FlushCode(ctx context.Context) error {
 	}
 	st := w.st
 	st.Merged, st.PKCE, st.OIDC = true, w.pkce, w.oidc
-	data, err := json.Marshal(st)
+	data, err := encode(st)
 	if err != nil {
 		return err
 	}
@@ -89,6 +89,25 @@ type exchange struct {
 	st        *stored // the code row as last read in this request
 	pkceGone  bool    // DeletePKCERequestSession ran in this request
 	oidcGone  bool    // DeleteOpenIDConnectSession ran in this request
+	active    bool    // GetAuthorizeCodeSession read st, active, in this request
+}
+
+// readBefore returns the code row GetAuthorizeCodeSession already read, active, in this request.
+func readBefore(ctx context.Context, kind, signature string) *stored {
+	if kind != KindCode {
+		return nil
+	}
+	if x := tracked(ctx); x != nil && x.signature == signature && x.active && x.st != nil {
+		return x.st
+	}
+	return nil
+}
+
+// readActive notes that the code row remembered for signature was read active.
+func readActive(ctx context.Context, kind, signature string) {
+	if x := tracked(ctx); x != nil && kind == KindCode && x.signature == signature && x.st != nil {
+		x.active = true
+	}
 }
 
 type exchangeKey struct{}
@@ -133,15 +152,15 @@ func (s *Store) mergedCode(ctx context.Context, signature string) (*stored, *exc
 	if x != nil && x.signature == signature && x.st != nil {
 		return x.st, x, nil
 	}
-	_, data, err := s.load(ctx, KindCode, signature)
+	r, err := s.load(ctx, KindCode, signature)
 	if errors.Is(err, fosite.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	var st stored
-	if err := json.Unmarshal([]byte(data), &st); err != nil {
+	st, err := r.decode()
+	if err != nil {
 		return nil, nil, fmt.Errorf("stored code is corrupt: %w", err)
 	}
 	if !st.Merged {
@@ -164,15 +183,15 @@ func (s *Store) partRequest(ctx context.Context, st *stored, p *part, session fo
 // dropParts writes the deletion of a code row's PKCE and/or OpenID Connect parts.
 func (s *Store) dropParts(ctx context.Context, signature string, pkce, oidc bool) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
-		_, data, err := s.load(ctx, KindCode, signature)
+		r, err := s.load(ctx, KindCode, signature)
 		if errors.Is(err, fosite.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		var st stored
-		if err := json.Unmarshal([]byte(data), &st); err != nil {
+		st, err := r.decode()
+		if err != nil {
 			return fmt.Errorf("stored code is corrupt: %w", err)
 		}
 		if pkce {
@@ -181,7 +200,7 @@ func (s *Store) dropParts(ctx context.Context, signature string, pkce, oidc bool
 		if oidc {
 			st.OIDC = nil
 		}
-		b, err := json.Marshal(st)
+		b, err := encode(st)
 		if err != nil {
 			return err
 		}

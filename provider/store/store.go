@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,14 +89,16 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 
 // stored is the JSON form of a fosite request.
 type stored struct {
-	ID                string          `json:"id"`
-	RequestedAt       time.Time       `json:"requested_at"`
-	ClientID          string          `json:"client_id"`
-	RequestedScope    []string        `json:"requested_scope"`
-	GrantedScope      []string        `json:"granted_scope"`
-	RequestedAudience []string        `json:"requested_audience"`
-	GrantedAudience   []string        `json:"granted_audience"`
-	Form              url.Values      `json:"form"`
+	// The request id, client and time of request are columns of the row too; rows written by
+	// encode leave them out of the data (less to write for every token), older rows have them.
+	ID                string          `json:"id,omitempty"`
+	RequestedAt       time.Time       `json:"requested_at,omitzero"`
+	ClientID          string          `json:"client_id,omitempty"`
+	RequestedScope    []string        `json:"requested_scope,omitempty"`
+	GrantedScope      []string        `json:"granted_scope,omitempty"`
+	RequestedAudience []string        `json:"requested_audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
 	Session           json.RawMessage `json:"session"`
 	// Authorize requests (PAR) only.
 	ResponseTypes []string `json:"response_types,omitempty"`
@@ -190,7 +193,7 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 		w.signature, w.st, w.args = signature, st, s.rowArgs(kind, signature, req, tt, st, nil)
 		return nil
 	}
-	data, err := json.Marshal(st)
+	data, err := encode(st)
 	if err != nil {
 		return err
 	}
@@ -214,12 +217,18 @@ func (s *Store) insert(ctx context.Context, args []any) error {
 // get loads a row and hydrates a request. It returns the request together with
 // fosite.ErrInactiveToken for inactive rows, as fosite's reuse detection expects.
 func (s *Store) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.AuthorizeRequest, bool, error) {
-	active, data, err := s.load(ctx, kind, signature)
+	if st := readBefore(ctx, kind, signature); st != nil {
+		// fosite reads the code twice per exchange; the second read is the first one's row.
+		// Whether the code is still unused is decided when it is deactivated.
+		ar, err := s.hydrate(ctx, kind, st, session)
+		return ar, err == nil, err
+	}
+	r, err := s.load(ctx, kind, signature)
 	if err != nil {
 		return nil, false, err
 	}
-	var st stored
-	if err := json.Unmarshal([]byte(data), &st); err != nil {
+	st, err := r.decode()
+	if err != nil {
 		return nil, false, fmt.Errorf("stored %s token is corrupt: %w", kind, err)
 	}
 	ar, err := s.hydrate(ctx, kind, &st, session)
@@ -227,7 +236,10 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 		return nil, false, err
 	}
 	remember(ctx, kind, signature, &st)
-	return ar, active, nil
+	if r.active {
+		readActive(ctx, kind, signature)
+	}
+	return ar, r.active, nil
 }
 
 // hydrate makes a fosite request of a stored one, unmarshalling its session into session.
@@ -246,10 +258,11 @@ func (s *Store) hydrate(ctx context.Context, kind string, st *stored, session fo
 	ar.ID = st.ID
 	ar.RequestedAt = st.RequestedAt
 	ar.Client = client
-	ar.RequestedScope = st.RequestedScope
-	ar.GrantedScope = st.GrantedScope
-	ar.RequestedAudience = st.RequestedAudience
-	ar.GrantedAudience = st.GrantedAudience
+	// Copies: one stored row may hydrate more than one request, and fosite appends to these.
+	ar.RequestedScope = arguments(st.RequestedScope)
+	ar.GrantedScope = arguments(st.GrantedScope)
+	ar.RequestedAudience = arguments(st.RequestedAudience)
+	ar.GrantedAudience = arguments(st.GrantedAudience)
 	ar.Form = url.Values{}
 	for k, v := range st.Form {
 		ar.Form[k] = v
@@ -267,37 +280,68 @@ func (s *Store) hydrate(ctx context.Context, kind string, st *stored, session fo
 	return ar, nil
 }
 
-const selectSQL = `SELECT active, data FROM oauth2_tokens WHERE kind = $1 AND signature = $2`
+// arguments copies a stored list for a fosite request; an empty one is empty, not nil, as in
+// the requests fosite makes.
+func arguments(list []string) fosite.Arguments {
+	if list == nil {
+		return fosite.Arguments{}
+	}
+	return slices.Clone(list)
+}
+
+const selectSQL = `SELECT active, request_id, client_id, requested_at, data FROM oauth2_tokens WHERE kind = $1 AND signature = $2`
+
+// row is a token row as read.
+type row struct {
+	active      bool
+	requestID   string
+	clientID    string
+	requestedAt time.Time
+	data        string
+}
+
+// decode unmarshals a row's data and completes it from the row's columns.
+func (r row) decode() (stored, error) {
+	var st stored
+	if err := json.Unmarshal([]byte(r.data), &st); err != nil {
+		return stored{}, err
+	}
+	if st.ID == "" {
+		st.ID = r.requestID
+	}
+	if st.ClientID == "" {
+		st.ClientID = r.clientID
+	}
+	if st.RequestedAt.IsZero() {
+		st.RequestedAt = r.requestedAt.UTC()
+	}
+	return st, nil
+}
+
+// encode is the data column of st: what the row's other columns hold is left out.
+func encode(st stored) ([]byte, error) {
+	st.ID, st.ClientID, st.RequestedAt = "", "", time.Time{}
+	return json.Marshal(st)
+}
 
 // load reads a token row. Outside a transaction it uses a statement prepared once: token lookups
 // (introspection, userinfo) are the hottest read.
-func (s *Store) load(ctx context.Context, kind, signature string) (bool, string, error) {
-	var active bool
-	var data string
+func (s *Store) load(ctx context.Context, kind, signature string) (row, error) {
+	var r row
 	var err error
-	if tx, ok := database.TxFrom(ctx); ok {
-		var r struct {
-			Active bool
-			Data   string
+	if _, ok := database.TxFrom(ctx); ok {
+		err = s.db.QueryRow(ctx, selectSQL, kind, signature).Scan(&r.active, &r.requestID, &r.clientID, &r.requestedAt, &r.data)
+	} else {
+		var stmt *sql.Stmt
+		if stmt, err = s.selectStatement(ctx); err != nil {
+			return row{}, err
 		}
-		res := tx.WithContext(ctx).Raw(`SELECT active, data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, kind, signature).Scan(&r)
-		if res.Error != nil {
-			return false, "", res.Error
-		}
-		if res.RowsAffected == 0 {
-			return false, "", fosite.ErrNotFound
-		}
-		return r.Active, r.Data, nil
+		err = stmt.QueryRowContext(ctx, kind, signature).Scan(&r.active, &r.requestID, &r.clientID, &r.requestedAt, &r.data)
 	}
-	stmt, err := s.selectStatement(ctx)
-	if err != nil {
-		return false, "", err
-	}
-	err = stmt.QueryRowContext(ctx, kind, signature).Scan(&active, &data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, "", fosite.ErrNotFound
+		return row{}, fosite.ErrNotFound
 	}
-	return active, data, err
+	return r, err
 }
 
 // selectStatement prepares the lookup once; a failed prepare (say, the database was briefly

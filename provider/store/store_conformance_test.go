@@ -255,6 +255,38 @@ func TestStoreConformance(t *testing.T) {
 				t.Errorf("row expires_at = %v, want %v", row.ExpiresAt, exp)
 			}
 
+			// The data column leaves out what the row's columns hold.
+			var data string
+			if err := db.Raw(`SELECT data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, store.KindAccess, "at-sig-1").
+				Scan(&data).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{`"id"`, `"client_id"`, `"requested_at"`} {
+				if strings.Contains(data, key) {
+					t.Errorf("data repeats the %s column: %s", key, data)
+				}
+			}
+
+			// A row written before that, with them in its data, reads as it always did.
+			legacy := `{"id":"req-legacy","requested_at":"2026-01-02T03:04:05.123456789Z","client_id":"` + e.client.ID +
+				`","requested_scope":["openid"],"granted_scope":["openid"],"requested_audience":null,"granted_audience":[],` +
+				`"form":{"grant_type":["authorization_code"]},"session":{"subject":"sub-legacy"}}`
+			if err := db.Exec(`INSERT INTO oauth2_tokens (kind, signature, request_id, client_id, subject, session_id, active,
+				requested_at, expires_at, data) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?)`, store.KindAccess, "at-legacy", "req-legacy",
+				e.client.ID, "sub-legacy", true, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), exp, legacy).Error; err != nil {
+				t.Fatal(err)
+			}
+			old, err := e.st.GetAccessTokenSession(ctx, "at-legacy", openid.NewDefaultSession())
+			if err != nil {
+				t.Fatalf("Get legacy row: %v", err)
+			}
+			if old.GetID() != "req-legacy" || old.GetClient().GetID() != e.client.ID ||
+				!old.GetRequestedAt().Equal(time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)) ||
+				old.GetSession().GetSubject() != "sub-legacy" || !reflect.DeepEqual(old.GetGrantedScopes(), fosite.Arguments{"openid"}) {
+				t.Errorf("legacy row read as id %q client %q at %v subject %q scopes %v", old.GetID(), old.GetClient().GetID(),
+					old.GetRequestedAt(), old.GetSession().GetSubject(), old.GetGrantedScopes())
+			}
+
 			errCases := []struct {
 				name string
 				sig  string
