@@ -2,7 +2,9 @@ package passkey
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -56,14 +58,14 @@ func (s *Service) takeCeremony(ctx context.Context, token string, kinds ...strin
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "no ceremony token")
 	}
 	id := s.hasher.String(token)
-	var rows []ceremonyRow
-	err := s.db.Conn(ctx).Raw(`SELECT kind, user_id, data, expires_at FROM webauthn_ceremonies WHERE id = ?`, id).
-		Scan(&rows).Error
+	var r ceremonyRow
+	err := s.db.QueryRow(ctx, `SELECT kind, user_id, data, expires_at FROM webauthn_ceremonies WHERE id = $1`, id).
+		Scan(&r.Kind, &r.UserID, &r.Data, &r.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony unknown or already used")
+	}
 	if err != nil {
 		return ceremony{}, err
-	}
-	if len(rows) == 0 {
-		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony unknown or already used")
 	}
 	res := s.db.Conn(ctx).Exec(`DELETE FROM webauthn_ceremonies WHERE id = ?`, id)
 	if res.Error != nil {
@@ -72,7 +74,6 @@ func (s *Service) takeCeremony(ctx context.Context, token string, kinds ...strin
 	if res.RowsAffected == 0 {
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony used by a concurrent request")
 	}
-	r := rows[0]
 	if !s.now().Before(r.ExpiresAt) {
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony expired at %s", r.ExpiresAt.UTC().Format(time.RFC3339))
 	}

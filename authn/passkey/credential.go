@@ -150,13 +150,13 @@ func nonNil(s []string) []string {
 
 // credentials returns a user's passkeys, newest first.
 func (s *Service) credentials(ctx context.Context, userID string) ([]Credential, error) {
-	return s.queryCredentials(ctx, `SELECT `+credentialCols+` FROM passkeys WHERE user_id = ?
+	return s.queryCredentials(ctx, `SELECT `+credentialCols+` FROM passkeys WHERE user_id = $1
 		ORDER BY created_at DESC, id`, userID)
 }
 
 // credentialByID looks up a passkey by the authenticator's credential id (database.ErrNotFound).
 func (s *Service) credentialByID(ctx context.Context, credentialID []byte) (Credential, error) {
-	cs, err := s.queryCredentials(ctx, `SELECT `+credentialCols+` FROM passkeys WHERE credential_id = ?`,
+	cs, err := s.queryCredentials(ctx, `SELECT `+credentialCols+` FROM passkeys WHERE credential_id = $1`,
 		encodeID(credentialID))
 	if err != nil {
 		return Credential{}, err
@@ -171,7 +171,7 @@ func (s *Service) credentialByID(ctx context.Context, credentialID []byte) (Cred
 // passkeys on every attempt, and a cheap scan also keeps a real account's BeginLogin close in
 // time to an unknown username's, which reads no rows.
 func (s *Service) queryCredentials(ctx context.Context, q string, args ...any) ([]Credential, error) {
-	rows, err := s.db.Conn(ctx).Raw(q, args...).Rows()
+	rows, err := s.db.Query(ctx, q, args...) // no gorm: read twice per sign-in
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/portcullis-id/portcullis/internal/database"
@@ -116,16 +118,29 @@ func truncate(s string, n int) string {
 // Lookup returns the live session a cookie value refers to: not ended, before its absolute end,
 // and seen within its idle lifetime (its own, or idle when it has none). It records the visit (at most once a minute, to spare the database).
 func (s *Store) Lookup(ctx context.Context, token string, idle time.Duration) (Session, error) {
+	// Read by hand rather than through gorm: every request of a signed-in browser looks it up.
 	var r row
-	res := s.db.Conn(ctx).Raw(selectSessions+` WHERE token_hash = ?`, s.hasher.String(token)).Scan(&r)
-	if res.Error != nil {
-		return Session{}, res.Error
+	var ended, verified sql.NullTime
+	err := s.db.QueryRow(ctx, selectSessions+` WHERE token_hash = $1`, s.hasher.String(token)).Scan(&r.ID, &r.TokenHash,
+		&r.UserID, &r.OrgID, &r.Method, &r.AMR, &r.ACR, &r.AuthTime, &r.CreatedAt, &r.LastSeenAt, &r.ExpiresAt,
+		&r.UserAgent, &r.IP, &ended, &verified, &r.PasskeyID, &r.IdleSeconds)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, database.ErrNotFound
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if ended.Valid {
+		r.EndedAt = &ended.Time
+	}
+	if verified.Valid {
+		r.VerifiedAt = &verified.Time
 	}
 	now := s.now()
 	if r.IdleSeconds > 0 {
 		idle = time.Duration(r.IdleSeconds) * time.Second
 	}
-	if res.RowsAffected == 0 || r.EndedAt != nil || !now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(idle)) {
+	if r.EndedAt != nil || !now.Before(r.ExpiresAt) || !now.Before(r.LastSeenAt.Add(idle)) {
 		return Session{}, database.ErrNotFound
 	}
 	if now.Sub(r.LastSeenAt) > time.Minute {
