@@ -111,6 +111,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	pool := newStmtPool(sqlDB)
+	if dialect == migrations.SQLite {
+		pool.write = newWriteLock()
+	}
 	g.ConnPool, g.Statement.ConnPool = pool, pool
 	db := &DB{DB: g, Dialect: dialect, stmts: pool}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

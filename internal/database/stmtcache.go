@@ -23,7 +23,8 @@ const maxCachedStatements = 512
 // a whole sign-in's CPU. A statement prepared on the pool is instead bound to a transaction with
 // sql.Tx.StmtContext, which reuses what database/sql already prepared on that connection.
 type stmtPool struct {
-	db *sql.DB
+	db    *sql.DB
+	write writeLock // SQLite only (writelock.go)
 
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
@@ -90,6 +91,11 @@ func (p *stmtPool) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 }
 
 func (p *stmtPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	// A statement outside a transaction commits on its own: it is a writer too.
+	if err := p.write.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer p.write.release()
 	st, err := p.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -122,11 +128,15 @@ func (p *stmtPool) QueryRowContext(ctx context.Context, query string, args ...an
 
 // BeginTx implements gorm.ConnPoolBeginner.
 func (p *stmtPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	tx, err := p.db.BeginTx(ctx, opts)
-	if err != nil {
+	if err := p.write.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return &stmtTx{Tx: tx, pool: p}, nil
+	tx, err := p.db.BeginTx(ctx, opts)
+	if err != nil {
+		p.write.release()
+		return nil, err
+	}
+	return &stmtTx{Tx: tx, pool: p, locked: p.write != nil}, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector, so gorm's DB() finds the *sql.DB.
@@ -141,6 +151,7 @@ type stmtTx struct {
 	// another connection while this one holds locks can wait forever (PostgreSQL needs a lock
 	// on every table a statement names to prepare it).
 	missing []string
+	locked  bool // holds the pool's write lock until Commit or Rollback
 }
 
 // cached returns the pool's statement for query bound to this transaction, or nil when the pool
@@ -182,6 +193,7 @@ func (t *stmtTx) QueryRowContext(ctx context.Context, query string, args ...any)
 // Commit implements gorm.TxCommitter.
 func (t *stmtTx) Commit() error {
 	err := t.Tx.Commit()
+	t.unlock()
 	t.prepareMissing()
 	return err
 }
@@ -189,8 +201,17 @@ func (t *stmtTx) Commit() error {
 // Rollback implements gorm.TxCommitter.
 func (t *stmtTx) Rollback() error {
 	err := t.Tx.Rollback()
+	t.unlock()
 	t.prepareMissing()
 	return err
+}
+
+// unlock releases the write lock once: gorm rolls back a transaction whose commit failed.
+func (t *stmtTx) unlock() {
+	if t.locked {
+		t.locked = false
+		t.pool.write.release()
+	}
 }
 
 func (t *stmtTx) prepareMissing() {

@@ -207,6 +207,12 @@ func (b *batcher) tryCommit(ctx context.Context, batch []insertJob) error {
 	if err != nil {
 		return err
 	}
+	// This connection is not gorm's: take SQLite's write lock as gorm's transactions do.
+	release, err := b.db.LockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if len(batch) == 1 {
 		_, err := stmt.ExecContext(ctx, batch[0].args...)
 		return err
