@@ -255,19 +255,29 @@ func TestStoreConformance(t *testing.T) {
 				t.Errorf("row expires_at = %v, want %v", row.ExpiresAt, exp)
 			}
 
-			// The data column leaves out what the row's columns hold.
+			// The data column leaves out empty lists.
+			emptyReq := e.accessRequest("req-empty", "sub-1", exp)
+			emptyReq.RequestedAudience, emptyReq.GrantedAudience = fosite.Arguments{}, nil
+			if err := e.st.CreateAccessTokenSession(ctx, "at-sig-empty", emptyReq); err != nil {
+				t.Fatal(err)
+			}
 			var data string
-			if err := db.Raw(`SELECT data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, store.KindAccess, "at-sig-1").
+			if err := db.Raw(`SELECT data FROM oauth2_tokens WHERE kind = ? AND signature = ?`, store.KindAccess, "at-sig-empty").
 				Scan(&data).Error; err != nil {
 				t.Fatal(err)
 			}
-			for _, key := range []string{`"id"`, `"client_id"`} {
+			for _, key := range []string{`"requested_audience"`, `"granted_audience"`} {
 				if strings.Contains(data, key) {
-					t.Errorf("data repeats the %s column: %s", key, data)
+					t.Errorf("data keeps the empty %s: %s", key, data)
 				}
 			}
+			if got, err := e.st.GetAccessTokenSession(ctx, "at-sig-empty", openid.NewDefaultSession()); err != nil {
+				t.Fatal(err)
+			} else if got.GetRequestedAudience() == nil || len(got.GetGrantedAudience()) != 0 {
+				t.Errorf("empty audiences read back as %#v and %#v, want empty lists", got.GetRequestedAudience(), got.GetGrantedAudience())
+			}
 
-			// A row written before that, with them in its data, reads as it always did.
+			// A row written before that, with null and empty lists, reads as it always did.
 			legacy := `{"id":"req-legacy","requested_at":"2026-01-02T03:04:05.123456789Z","client_id":"` + e.client.ID +
 				`","requested_scope":["openid"],"granted_scope":["openid"],"requested_audience":null,"granted_audience":[],` +
 				`"form":{"grant_type":["authorization_code"]},"session":{"subject":"sub-legacy"}}`
