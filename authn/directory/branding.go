@@ -146,6 +146,7 @@ func (s *Store) SetPasswordRules(ctx context.Context, orgID string, r PasswordRu
 }
 
 func (s *Store) updateOrg(ctx context.Context, q string, args ...any) error {
+	forget(ctx)
 	res := s.db.Conn(ctx).Exec(q, args...)
 	if res.Error != nil {
 		return res.Error

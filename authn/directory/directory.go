@@ -3,15 +3,18 @@ package directory
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/secret"
+	"github.com/portcullis-id/portcullis/migrations"
 )
 
 // SystemOrgID is the built-in organisation whose admins administer the instance.
@@ -150,20 +153,23 @@ func uniqueSorted(in []string) []string {
 
 // GetUser returns a user by id (database.ErrNotFound when unknown).
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id)
+	return s.getUser(ctx, `id = $1`, id)
 }
 
 // GetUserByUsername returns a user of one organisation by username.
 func (s *Store) GetUserByUsername(ctx context.Context, orgID, username string) (User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND username = $2`, orgID, username)
+	return s.getUser(ctx, `org_id = $1 AND username = $2`, orgID, username)
 }
 
-func (s *Store) getUser(ctx context.Context, q string, args ...any) (User, error) {
-	// Read by hand rather than through gorm: users are read several times per sign-in.
+func (s *Store) getUser(ctx context.Context, where string, args ...any) (User, error) {
+	// Read by hand rather than through gorm, with the roles in the same statement: users are
+	// read several times per sign-in.
 	var r userRow
 	var skipped sql.NullTime
-	err := s.db.QueryRow(ctx, q, args...).Scan(&r.ID, &r.OrgID, &r.Username, &r.DisplayName, &r.Email,
-		&r.EmailVerified, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.HasPassword, &skipped, &r.OrgName)
+	var roles string
+	err := s.db.QueryRow(ctx, `SELECT `+userCols+`, `+rolesColumn(s.db.Dialect)+` FROM users WHERE `+where, args...).Scan(
+		&r.ID, &r.OrgID, &r.Username, &r.DisplayName, &r.Email, &r.EmailVerified, &r.Status, &r.CreatedAt, &r.UpdatedAt,
+		&r.HasPassword, &skipped, &r.OrgName, &roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, database.ErrNotFound
 	}
@@ -174,20 +180,23 @@ func (s *Store) getUser(ctx context.Context, q string, args ...any) (User, error
 		r.PasskeySkippedAt = &skipped.Time
 	}
 	u := r.user()
-	rows, err := s.db.Query(ctx, `SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role`, u.ID)
-	if err != nil {
-		return User{}, err
-	}
-	defer rows.Close()
 	u.Roles = []string{} // never nil: an empty list is shown as []
-	for rows.Next() {
-		var role string
-		if err := rows.Scan(&role); err != nil {
-			return User{}, err
-		}
-		u.Roles = append(u.Roles, role)
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return User{}, fmt.Errorf("roles of user %s: %w", u.ID, err)
 	}
-	return u, rows.Err()
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	slices.Sort(u.Roles) // the aggregates do not promise an order
+	return u, nil
+}
+
+// rolesColumn is a user's roles as a JSON array, "[]" for none.
+func rolesColumn(d migrations.Dialect) string {
+	if d == migrations.Postgres {
+		return `(SELECT COALESCE(json_agg(role), '[]'::json) FROM user_roles WHERE user_id = users.id)::text AS roles`
+	}
+	return `(SELECT json_group_array(role) FROM user_roles WHERE user_id = users.id) AS roles`
 }
 
 // SetStatus enables or disables a user.

@@ -122,7 +122,15 @@ func (s *Store) ListOrgs(ctx context.Context) ([]Org, error) {
 
 // GetOrg returns an organisation by id.
 func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
-	return s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE id = $1`, id)
+	m := memoOf(ctx)
+	if o, ok := m.get(id); ok {
+		return o, nil
+	}
+	o, err := s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE id = $1`, id)
+	if err == nil {
+		m.put(o)
+	}
+	return o, err
 }
 
 // GetOrgBySlug returns an organisation by slug.
@@ -174,6 +182,7 @@ func (s *Store) SetPolicy(ctx context.Context, orgID string, p policy.Policy) er
 		t := p.PasswordsEndAt.UTC()
 		end = &t
 	}
+	forget(ctx)
 	res := s.db.Conn(ctx).Exec(`UPDATE organisations SET passkey_mode = ?, passwords_end_at = ?, require_uv = ?,
 		allow_synced = ?, allowed_aaguids = ?, remind_after_seconds = ?, recovery_codes = ? WHERE id = ?`,
 		string(p.Mode), end, p.RequireUV, p.AllowSynced, string(list), int64(p.RemindAfter/time.Second), p.RecoveryCodes, orgID)

@@ -73,12 +73,14 @@ func (s *Store) SetSessionLifetimes(ctx context.Context, orgID string, l Session
 // SessionLifetimesFor returns an organisation's session lifetimes (zero for the server's
 // defaults); it has the shape session.Manager.Lifetimes wants.
 func (s *Store) SessionLifetimesFor(ctx context.Context, orgID string) (idle, absolute time.Duration, err error) {
-	var r struct{ SessionIdleSeconds, SessionAbsoluteSeconds int64 }
-	res := s.db.Conn(ctx).Raw(`SELECT session_idle_seconds, session_absolute_seconds FROM organisations WHERE id = ?`, orgID).Scan(&r)
-	if res.Error != nil {
-		return 0, 0, res.Error
+	o, err := s.GetOrg(ctx, orgID) // the sign-in that starts the session has read it already
+	if IsNotFound(err) {
+		// An unknown organisation (none is unknown in practice: sessions belong to users of one)
+		// gets the defaults rather than failing the sign-in.
+		return 0, 0, nil
 	}
-	// An unknown organisation (none is unknown in practice: sessions belong to users of one) gets
-	// the defaults rather than failing the sign-in.
-	return time.Duration(r.SessionIdleSeconds) * time.Second, time.Duration(r.SessionAbsoluteSeconds) * time.Second, nil
+	if err != nil {
+		return 0, 0, err
+	}
+	return o.Sessions.Idle, o.Sessions.Absolute, nil
 }

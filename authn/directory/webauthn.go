@@ -64,6 +64,6 @@ func (s *Store) GetUserByWebAuthnHandle(ctx context.Context, handle []byte) (Use
 	if len(handle) == 0 || len(handle) > 64 {
 		return User{}, database.ErrNotFound
 	}
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE webauthn_handle = $1`,
+	return s.getUser(ctx, `webauthn_handle = $1`,
 		base64.RawURLEncoding.EncodeToString(handle))
 }

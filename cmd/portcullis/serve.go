@@ -155,7 +155,11 @@ func build(ctx context.Context, e *env) (*app, error) {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		renderer.Error(w, req, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.", "")
 	})
-	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, r)))
+	// Each request reads an organisation at most once (directory.WithOrgMemo).
+	memo := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.ServeHTTP(w, req.WithContext(directory.WithOrgMemo(req.Context())))
+	})
+	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, memo)))
 	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
 		throttle: limiter, handoffs: handoffs, metrics: m.Handler(), metricsAddr: e.cfg.MetricsAddr}, nil
 }
