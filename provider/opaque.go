@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash"
 	"strings"
@@ -113,6 +114,40 @@ func (s *tokenStrategy) RefreshTokenSignature(_ context.Context, token string) s
 // GenerateRefreshToken implements oauth2.RefreshTokenStrategy.
 func (s *tokenStrategy) GenerateRefreshToken(ctx context.Context, _ fosite.Requester) (string, string, error) {
 	return s.generateOpaque(ctx, "rt")
+}
+
+// JWT access tokens are stored under their jti claim, which starts with the time of issue in
+// hex like the opaque tokens' signatures, for the same reason. Tokens issued before (a random jti)
+// are stored under their JWS signature and still found by it. The JWS signature is no longer
+// stored: with the row's data it would have given back the whole token.
+
+// stampedJTI is a JWT id: the time of issue in hex, a dot, 128 random bits.
+func stampedJTI(now time.Time) string {
+	var stamp [stampLen]byte
+	binary.BigEndian.PutUint64(stamp[:], uint64(now.UnixMicro()))
+	var random [16]byte
+	_, _ = rand.Read(random[:]) // crypto/rand.Read does not fail (Go 1.24)
+	return hex.EncodeToString(stamp[:]) + "." + b64.EncodeToString(random[:])
+}
+
+// jwtSignature is the stored signature of a JWT access token: its jti when it is a stamped one,
+// else (tokens issued before) its JWS signature. A forged token naming another's jti finds that
+// row, and is then refused by signature verification, as any altered token is.
+func jwtSignature(token string) string {
+	last := token[strings.LastIndexByte(token, '.')+1:]
+	first := strings.IndexByte(token, '.')
+	payload, err := b64.DecodeString(token[first+1 : len(token)-len(last)-1])
+	if err != nil {
+		return last
+	}
+	var claims struct {
+		JTI string `json:"jti"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || len(claims.JTI) != 2*stampLen+1+b64.EncodedLen(16) ||
+		claims.JTI[2*stampLen] != '.' {
+		return last
+	}
+	return claims.JTI
 }
 
 // newRequestID names a new authorization or client-credentials request. fosite uses random

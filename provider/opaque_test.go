@@ -142,3 +142,32 @@ func TestRequestIDsAreTimeOrdered(t *testing.T) {
 		prev = id
 	}
 }
+
+// JWT access tokens are stored under their stamped jti; a token from before (random jti) keeps
+// its JWS signature as its key; anything unreadable falls back to the signature too.
+func TestJWTSignature(t *testing.T) {
+	jwt := func(payload string) string {
+		return "eyJhbGciOiJFUzI1NiJ9." + b64.EncodeToString([]byte(payload)) + ".c2lnbmF0dXJl"
+	}
+	now := time.Now()
+	jti := stampedJTI(now)
+	if got := jwtSignature(jwt(`{"sub":"x","jti":"` + jti + `"}`)); got != jti {
+		t.Errorf("stamped: %q, want %q", got, jti)
+	}
+	later := stampedJTI(now.Add(time.Millisecond))
+	if later[:2*stampLen] <= jti[:2*stampLen] {
+		t.Errorf("jti %q issued after %q does not sort after it", later, jti)
+	}
+	for name, token := range map[string]string{
+		"random jti":    jwt(`{"jti":"3q2-7wAAAAAAAAAAAAAAAA"}`),
+		"no jti":        jwt(`{"sub":"x"}`),
+		"not JSON":      jwt(`nope`),
+		"not base64":    "eyJhbGciOiJFUzI1NiJ9.!!!.c2lnbmF0dXJl",
+		"wrong stamp":   jwt(`{"jti":"` + strings.Replace(jti, ".", "x", 1) + `"}`),
+		"jti too short": jwt(`{"jti":"` + jti[:20] + `"}`),
+	} {
+		if got := jwtSignature(token); got != "c2lnbmF0dXJl" {
+			t.Errorf("%s: %q, want the JWS signature", name, got)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
-	"github.com/portcullis-id/portcullis/internal/secret"
 	"github.com/portcullis-id/portcullis/provider/keys"
 )
 
@@ -39,7 +38,7 @@ func wantsJWT(r fosite.Requester) bool {
 // AccessTokenSignature implements oauth2.AccessTokenStrategy.
 func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {
 	if isJWT(token) {
-		return token[strings.LastIndexByte(token, '.')+1:]
+		return jwtSignature(token)
 	}
 	return opaqueSignature(token, "at")
 }
@@ -116,7 +115,7 @@ func (s *tokenStrategy) generateJWT(ctx context.Context, r fosite.Requester) (st
 	}
 	claims := map[string]any{
 		"iss": s.issuer, "sub": clientID, "aud": aud, "client_id": clientID,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": exp.Unix(), "jti": secret.Token(16),
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": exp.Unix(), "jti": stampedJTI(now),
 		"scope": strings.Join(r.GetGrantedScopes(), " "),
 	}
 	if sess, ok := r.GetSession().(*Session); ok && sess.GetSubject() != "" {
@@ -152,9 +151,8 @@ func (s *tokenStrategy) generateJWT(ctx context.Context, r fosite.Requester) (st
 	if err != nil {
 		return "", "", err
 	}
-	i := strings.LastIndexByte(token, '.')
-	if i < 0 {
+	if strings.Count(token, ".") != 2 {
 		return "", "", errors.New("malformed JWS")
 	}
-	return token, token[i+1:], nil
+	return token, claims["jti"].(string), nil
 }
