@@ -136,7 +136,14 @@ func (p *stmtPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 		p.write.release()
 		return nil, err
 	}
-	return &stmtTx{Tx: tx, pool: p, locked: p.write != nil}, nil
+	t := &stmtTx{Tx: tx, pool: p}
+	if p.write != nil {
+		// database/sql rolls a transaction back when its context ends, without telling us: if
+		// the code that began it never commits or rolls back (a panic, say), the lock must
+		// still be released then, as SQLite's own lock would be.
+		t.stop = context.AfterFunc(ctx, t.unlock)
+	}
+	return t, nil
 }
 
 // GetDBConn implements gorm.GetDBConnector, so gorm's DB() finds the *sql.DB.
@@ -151,7 +158,9 @@ type stmtTx struct {
 	// another connection while this one holds locks can wait forever (PostgreSQL needs a lock
 	// on every table a statement names to prepare it).
 	missing []string
-	locked  bool // holds the pool's write lock until Commit or Rollback
+	// SQLite only: the write lock is held until Commit, Rollback or the end of the context.
+	unlocked sync.Once
+	stop     func() bool
 }
 
 // cached returns the pool's statement for query bound to this transaction, or nil when the pool
@@ -206,12 +215,16 @@ func (t *stmtTx) Rollback() error {
 	return err
 }
 
-// unlock releases the write lock once: gorm rolls back a transaction whose commit failed.
+// unlock releases the write lock once: gorm rolls back a transaction whose commit failed, and
+// the context's end may come after either.
 func (t *stmtTx) unlock() {
-	if t.locked {
-		t.locked = false
-		t.pool.write.release()
+	if t.pool.write == nil {
+		return
 	}
+	t.unlocked.Do(func() {
+		t.stop()
+		t.pool.write.release()
+	})
 }
 
 func (t *stmtTx) prepareMissing() {

@@ -97,3 +97,27 @@ func TestWriteLockWaitEndsWithContext(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 }
+
+// A transaction that is never committed or rolled back (its code panicked, say) gives the lock
+// back when its context ends, as SQLite's own lock is given back then.
+func TestWriteLockFreedWhenAnAbandonedTransactionsContextEnds(t *testing.T) {
+	db := testdb.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tx := db.DB.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		t.Fatal(tx.Error)
+	}
+	if err := tx.Exec(`INSERT INTO oauth2_jtis (jti, expires_at) VALUES ('abandoned', CURRENT_TIMESTAMP)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the request is over; nobody commits or rolls back
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := db.Conn(wctx).Exec(`INSERT INTO oauth2_jtis (jti, expires_at) VALUES ('next', CURRENT_TIMESTAMP)`).Error; err != nil {
+		t.Fatalf("the next writer: %v", err)
+	}
+	var n int64
+	if err := db.Conn(wctx).Raw(`SELECT COUNT(*) FROM oauth2_jtis WHERE jti = 'abandoned'`).Scan(&n).Error; err != nil || n != 0 {
+		t.Fatalf("the abandoned transaction's row: %d, %v (want rolled back)", n, err)
+	}
+}
