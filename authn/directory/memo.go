@@ -17,7 +17,8 @@ type orgMemoKey struct{}
 // asks for its organisation several times (the page, the policy, the passkey checks, the session
 // lifetimes), and each read was a query. The memo lives as long as the context (the server gives
 // each request its own) and never outlasts it, so a change made elsewhere is seen by the next
-// request. A write through a Store with the same context forgets what was kept.
+// request. A write through a Store with the same context forgets what was kept, and reads made
+// inside a transaction are not kept (it may roll back).
 func WithOrgMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, orgMemoKey{}, &orgMemo{})
 }

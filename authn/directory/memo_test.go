@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/portcullis-id/portcullis/authn/directory"
@@ -48,6 +49,23 @@ func TestOrgMemo(t *testing.T) {
 		}
 		if got := name(directory.WithOrgMemo(bg)); got != "Renamed behind its back" {
 			t.Errorf("read in the next request: %q", got)
+		}
+
+		// What a transaction reads is not kept: it may still be rolled back.
+		fresh := directory.WithOrgMemo(bg)
+		if err := db.InTx(fresh, func(ctx context.Context) error {
+			if err := db.Conn(ctx).Exec(`UPDATE organisations SET name = ? WHERE id = ?`, "Never committed", o.ID).Error; err != nil {
+				return err
+			}
+			if got := name(ctx); got != "Never committed" {
+				t.Errorf("read in the transaction: %q", got)
+			}
+			return errors.New("roll back")
+		}); err == nil {
+			t.Fatal("the transaction did not fail")
+		}
+		if got := name(fresh); got != "Renamed behind its back" {
+			t.Errorf("after the rollback: %q, want the committed name", got)
 		}
 
 		// A write in the request forgets the memo: the request then sees its own change.

@@ -127,7 +127,8 @@ func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
 		return o, nil
 	}
 	o, err := s.getOrg(ctx, `SELECT `+orgCols+` FROM organisations WHERE id = $1`, id)
-	if err == nil {
+	if _, inTx := database.TxFrom(ctx); err == nil && !inTx {
+		// Only what is committed is kept: a transaction may still roll back what it read.
 		m.put(o)
 	}
 	return o, err
