@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,6 +166,10 @@ func TestRefreshTokenRotation(t *testing.T) {
 					t.Fatalf("userinfo with the pre-rotation access token: %d, want 401", got)
 				}
 
+				// Both grants are audited, for the user, with their grant type.
+				wantTokenAudit(t, s, c.ID, "token.issued", "authorization_code", u.ID, 1)
+				wantTokenAudit(t, s, c.ID, "token.issued", "refresh_token", u.ID, 1)
+
 				// Reuse of the old refresh token: refused, and the whole family is revoked.
 				_, err = r.refresh(rt0)
 				wantRetrieveError(t, err, http.StatusBadRequest, "invalid_grant")
@@ -173,6 +178,8 @@ func TestRefreshTokenRotation(t *testing.T) {
 				if got := userinfoStatus(t, s, tok1.AccessToken); got != http.StatusUnauthorized {
 					t.Fatalf("userinfo with the rotated access token after reuse: %d, want 401", got)
 				}
+				wantTokenAudit(t, s, c.ID, "token.issued", "refresh_token", u.ID, 1)
+				wantTokenAudit(t, s, c.ID, "token.refused", "", "", 2)
 			})
 		}
 	})
@@ -242,4 +249,30 @@ func TestRefreshTokenNotIssuedWithoutOfflineAccess(t *testing.T) {
 			})
 		}
 	})
+}
+
+// wantTokenAudit checks how many audit rows of action the token endpoint wrote for client c (with
+// grantType in their details and for userID, when those are given).
+func wantTokenAudit(t *testing.T, s *testServer, clientID, action, grantType, userID string, want int) {
+	t.Helper()
+	var rows []struct {
+		UserID, Actor, Details string
+	}
+	if err := s.env.db.Raw(`SELECT user_id, actor, details FROM audit_events WHERE action = ? AND client_id = ?`,
+		action, clientID).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows {
+		if grantType != "" && !strings.Contains(r.Details, `"grant_type":"`+grantType+`"`) {
+			continue
+		}
+		if userID != "" && r.UserID != userID {
+			t.Errorf("%s for user %q, want %q", action, r.UserID, userID)
+		}
+		n++
+	}
+	if n != want {
+		t.Errorf("%d %s audit rows (grant %q) for client %s, want %d: %+v", n, action, grantType, clientID, want, rows)
+	}
 }
