@@ -11,9 +11,9 @@ import (
 // SQLite has one writer at a time, and every transaction here begins IMMEDIATE (it takes the
 // write lock first). When several connections try at once, the ones that lose wait in SQLite's
 // busy handler, which retries: each try takes and drops file locks, and with 16 sign-ins in
-// flight that retrying was about a fifth of a sign-in's CPU (cmd/portcullis BenchmarkFullSignIn,
-// measured with and without this lock in one run; docs/performance.md). Waiting on a channel
-// costs nothing. Reads never take it: WAL lets them run beside the writer.
+// flight the lock made a sign-in 10 to 18 % cheaper in CPU (cmd/portcullis BenchmarkFullSignIn,
+// with and without it in alternating runs; docs/performance.md). Waiting on a channel costs
+// nothing. Reads never take it: WAL lets them run beside the writer.
 //
 // PostgreSQL needs none; its lock is nil.
 type writeLock chan struct{}
