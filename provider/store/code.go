@@ -55,7 +55,7 @@ func (s *Store) FlushCode(ctx context.Context) error {
 	}
 	st := w.st
 	st.Merged, st.PKCE, st.OIDC = true, w.pkce, w.oidc
-	data, err := encode(st)
+	data, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *Store) dropParts(ctx context.Context, signature string, pkce, oidc bool
 		if oidc {
 			st.OIDC = nil
 		}
-		b, err := encode(st)
+		b, err := json.Marshal(st)
 		if err != nil {
 			return err
 		}

@@ -194,7 +194,7 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 		w.signature, w.st, w.args = signature, st, s.rowArgs(kind, signature, req, tt, st, nil)
 		return nil
 	}
-	data, err := encode(st)
+	data, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
@@ -307,9 +307,6 @@ func (r row) decode() (stored, error) {
 	err := json.Unmarshal([]byte(r.data), &st)
 	return st, err
 }
-
-// encode is the data column of st.
-func encode(st stored) ([]byte, error) { return json.Marshal(st) }
 
 // load reads a token row. Outside a transaction it uses a statement prepared once: token lookups
 // (introspection, userinfo) are the hottest read.
