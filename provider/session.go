@@ -2,6 +2,8 @@ package provider
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
@@ -41,4 +43,54 @@ func (s *Session) Clone() fosite.Session {
 		return nil
 	}
 	return out
+}
+
+// CopyFrom makes s a deep copy of src (another *Session), without the JSON round trip Clone
+// makes: the token endpoint builds up to four requests from one stored code, each with its own
+// copy of the code's session (provider/store hydrate). It reports false for another kind.
+func (s *Session) CopyFrom(src fosite.Session) bool {
+	o, ok := src.(*Session)
+	if !ok || o == nil || o.DefaultSession == nil {
+		return false
+	}
+	d := *o.DefaultSession
+	if o.Claims != nil {
+		c := *o.Claims
+		c.Audience = slices.Clone(c.Audience)
+		c.AuthenticationMethodsReferences = slices.Clone(c.AuthenticationMethodsReferences)
+		c.Extra = copyJSON(c.Extra).(map[string]any)
+		d.Claims = &c
+	}
+	if o.Headers != nil {
+		h := *o.Headers
+		h.Extra = copyJSON(h.Extra).(map[string]any)
+		d.Headers = &h
+	}
+	d.ExpiresAt = maps.Clone(o.ExpiresAt)
+	s.DefaultSession = &d
+	s.SID, s.OrgID = o.SID, o.OrgID
+	return true
+}
+
+// copyJSON deep-copies a value made of JSON's maps and slices (claims read from storage); other
+// values are shared, as they are immutable or were not made by JSON.
+func copyJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return t
+		}
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = copyJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = copyJSON(e)
+		}
+		return out
+	}
+	return v
 }

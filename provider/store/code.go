@@ -90,6 +90,9 @@ type exchange struct {
 	pkceGone  bool    // DeletePKCERequestSession ran in this request
 	oidcGone  bool    // DeleteOpenIDConnectSession ran in this request
 	active    bool    // GetAuthorizeCodeSession read st, active, in this request
+
+	session     fosite.Session  // the first session unmarshalled from st, untouched (fillSession)
+	sessionJSON json.RawMessage // what it was unmarshalled from
 }
 
 // readBefore returns the code row GetAuthorizeCodeSession already read, active, in this request.
