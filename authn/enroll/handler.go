@@ -240,13 +240,7 @@ func (h *Handler) enrollBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) beginFor(w http.ResponseWriter, r *http.Request, user directory.User) {
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), user)
-	if err != nil {
-		httpx.JSONServerError(w, r, "begin registration", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+	passkey.WriteRegistrationOptions(w, r, user, h.Passkeys.BeginRegistration, h.Ceremonies.Set)
 }
 
 // finish stores the passkey and uses up the link in one transaction, then signs the person in.

@@ -189,13 +189,7 @@ func (h *Handler) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusBadRequest, notApprovedMessage)
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
-	if err != nil {
-		httpx.JSONServerError(w, r, "handoff: begin registration", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+	passkey.WriteRegistrationOptions(w, r, u, h.Passkeys.BeginRegistration, h.Ceremonies.Set)
 }
 
 // passkeyFinish stores the new device's passkey, uses up the handoff and starts the session, in

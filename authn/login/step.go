@@ -137,13 +137,7 @@ func (h *Handler) promptBegin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusBadRequest, "This step of signing in has expired. Sign in again.")
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
-	if err != nil {
-		httpx.JSONServerError(w, r, "begin registration", err)
-		return
-	}
-	h.Cookies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+	passkey.WriteRegistrationOptions(w, r, u, h.Passkeys.BeginRegistration, h.Cookies.Set)
 }
 
 // promptFinish stores the new passkey and then starts the session the password earned.

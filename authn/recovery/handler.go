@@ -121,13 +121,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONServerError(w, r, "recovery: load user", err)
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
-	if err != nil {
-		httpx.JSONServerError(w, r, "recovery: begin registration", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+	passkey.WriteRegistrationOptions(w, r, u, h.Passkeys.BeginRegistration, h.Ceremonies.Set)
 }
 
 // finish stores the new passkey and uses up the link, then signs the person in with that passkey.

@@ -99,13 +99,7 @@ func (h *Handler) addBegin(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, http.StatusForbidden, "Confirm it's you with your passkey first, then add the new one.")
 		return
 	}
-	opts, ceremony, err := h.Passkeys.BeginRegistration(r.Context(), u)
-	if err != nil {
-		httpx.JSONServerError(w, r, "begin registration", err)
-		return
-	}
-	h.Ceremonies.Set(w, ceremony)
-	httpx.JSON(w, http.StatusOK, map[string]any{"publicKey": json.RawMessage(opts)})
+	passkey.WriteRegistrationOptions(w, r, u, h.Passkeys.BeginRegistration, h.Ceremonies.Set)
 }
 
 func (h *Handler) addFinish(w http.ResponseWriter, r *http.Request) {
