@@ -62,27 +62,33 @@ func (p *stmtPool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if other, ok := p.stmts[query]; ok {
-		// Another request prepared it meanwhile: keep one.
-		_ = st.Close()
+	other, raced := p.stmts[query] // another request prepared it meanwhile: keep one
+	keep := !raced && len(p.stmts) < maxCachedStatements
+	if keep {
+		p.stmts[query] = st
+	}
+	p.mu.Unlock()
+	if keep {
+		return st, nil
+	}
+	// Closed outside the lock: Close waits for every connection that is running a statement,
+	// and on PostgreSQL such a statement can be waiting for a row lock held by a transaction
+	// that itself waits for this lock (TestLimiterConcurrency hung that way).
+	_ = st.Close()
+	if raced {
 		return other, nil
 	}
-	if len(p.stmts) >= maxCachedStatements {
-		_ = st.Close()
-		return nil, nil
-	}
-	p.stmts[query] = st
-	return st, nil
+	return nil, nil
 }
 
-// close releases every cached statement.
+// close releases every cached statement (outside the lock, as in stmt).
 func (p *stmtPool) close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for q, st := range p.stmts {
+	stmts := p.stmts
+	p.stmts = map[string]*sql.Stmt{}
+	p.mu.Unlock()
+	for _, st := range stmts {
 		_ = st.Close()
-		delete(p.stmts, q)
 	}
 }
 
