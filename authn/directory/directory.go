@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ type User struct {
 	PasskeySkippedAt *time.Time
 	// OrgName is the name of the user's organisation (for the "org" scope's org_name claim).
 	OrgName string
+	// WebAuthnHandle is the user's WebAuthn user handle, nil until the first passkey ceremony
+	// creates it (Store.WebAuthnHandle). It comes with the user so that finishing a sign-in does
+	// not read it again.
+	WebAuthnHandle []byte
 }
 
 // Active reports whether the user may sign in and use tokens.
@@ -79,12 +84,16 @@ type userRow struct {
 	HasPassword                             bool
 	PasskeySkippedAt                        *time.Time
 	OrgName                                 string
+	WebAuthnHandle                          string
 }
 
 func (r userRow) user() User {
 	u := User{ID: r.ID, OrgID: r.OrgID, Username: r.Username, DisplayName: r.DisplayName, Email: r.Email,
 		EmailVerified: r.EmailVerified, Status: r.Status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		HasPassword: r.HasPassword, OrgName: r.OrgName}
+	if h, err := base64.RawURLEncoding.DecodeString(r.WebAuthnHandle); err == nil && len(h) > 0 {
+		u.WebAuthnHandle = h // a malformed one stays nil: Store.WebAuthnHandle reports it
+	}
 	if r.PasskeySkippedAt != nil {
 		t := r.PasskeySkippedAt.UTC()
 		u.PasskeySkippedAt = &t
@@ -96,7 +105,7 @@ func (r userRow) user() User {
 const (
 	insertCols = `id, org_id, username, display_name, email, email_verified, status, created_at, updated_at`
 	userCols   = insertCols + `, password_hash <> '' AS has_password, passkey_skipped_at,
-		(SELECT o.name FROM organisations o WHERE o.id = users.org_id) AS org_name`
+		(SELECT o.name FROM organisations o WHERE o.id = users.org_id) AS org_name, webauthn_handle`
 )
 
 // CreateUser stores a new user with a fresh random id; the username must be unique in its org.
@@ -113,6 +122,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	u.ID = secret.Token(16)
 	u.CreatedAt, u.UpdatedAt = s.now(), s.now()
+	u.WebAuthnHandle = nil // made at the first passkey ceremony, never given
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
 		c := s.db.Conn(ctx)
 		err := c.Exec(`INSERT INTO users (`+insertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -169,7 +179,7 @@ func (s *Store) getUser(ctx context.Context, where string, args ...any) (User, e
 	var roles string
 	err := s.db.QueryRow(ctx, `SELECT `+userCols+`, `+rolesColumn(s.db.Dialect)+` FROM users WHERE `+where, args...).Scan(
 		&r.ID, &r.OrgID, &r.Username, &r.DisplayName, &r.Email, &r.EmailVerified, &r.Status, &r.CreatedAt, &r.UpdatedAt,
-		&r.HasPassword, &skipped, &r.OrgName, &roles)
+		&r.HasPassword, &skipped, &r.OrgName, &r.WebAuthnHandle, &roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, database.ErrNotFound
 	}

@@ -51,28 +51,21 @@ type ceremonyRow struct {
 }
 
 // takeCeremony deletes the ceremony and returns it, so that it is used at most once whatever
-// the outcome: of two concurrent finishes that read the row, only the one whose DELETE removes it
-// goes on. It returns ErrCeremonyExpired for an unknown, used, expired or different-kind ceremony.
+// the outcome: of two concurrent finishes, only the one whose DELETE removes the row gets it
+// back (RETURNING, in SQLite since 3.35 and in PostgreSQL). It returns ErrCeremonyExpired for an
+// unknown, used, expired or different-kind ceremony.
 func (s *Service) takeCeremony(ctx context.Context, token string, kinds ...string) (ceremony, error) {
 	if token == "" {
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "no ceremony token")
 	}
-	id := s.hasher.String(token)
 	var r ceremonyRow
-	err := s.db.QueryRow(ctx, `SELECT kind, user_id, data, expires_at FROM webauthn_ceremonies WHERE id = $1`, id).
-		Scan(&r.Kind, &r.UserID, &r.Data, &r.ExpiresAt)
+	err := s.db.ExecRow(ctx, `DELETE FROM webauthn_ceremonies WHERE id = $1 RETURNING kind, user_id, data, expires_at`,
+		[]any{s.hasher.String(token)}, &r.Kind, &r.UserID, &r.Data, &r.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony unknown or already used")
 	}
 	if err != nil {
 		return ceremony{}, err
-	}
-	res := s.db.Conn(ctx).Exec(`DELETE FROM webauthn_ceremonies WHERE id = ?`, id)
-	if res.Error != nil {
-		return ceremony{}, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony used by a concurrent request")
 	}
 	if !s.now().Before(r.ExpiresAt) {
 		return ceremony{}, refuse(ErrCeremonyExpired, nil, "ceremony expired at %s", r.ExpiresAt.UTC().Format(time.RFC3339))

@@ -167,8 +167,12 @@ func (s *Service) FinishLogin(ctx context.Context, token string, credentialJSON 
 	}
 	handle := parsed.Response.UserHandle // discoverable: the user was found by it
 	if cer.Kind == kindLogin {
-		if handle, err = s.users.WebAuthnHandle(ctx, user.ID); err != nil {
-			return user, Credential{}, err
+		// A user with a passkey has a handle, read with the user; Store.WebAuthnHandle is the
+		// fallback that creates or reports a missing or malformed one.
+		if handle = user.WebAuthnHandle; len(handle) == 0 {
+			if handle, err = s.users.WebAuthnHandle(ctx, user.ID); err != nil {
+				return user, Credential{}, err
+			}
 		}
 	}
 	if uh := parsed.Response.UserHandle; len(uh) > 0 && !bytes.Equal(uh, handle) {

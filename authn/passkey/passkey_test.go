@@ -233,6 +233,20 @@ func TestWebAuthnHandle(t *testing.T) {
 		if err != nil || u.ID != alice.ID || u.Username != "alice" {
 			t.Fatalf("by handle: %+v %v", u, err)
 		}
+		// A user read after the handle exists carries it (FinishLogin uses it rather than
+		// reading it again); before, it has none.
+		if !bytes.Equal(u.WebAuthnHandle, first) {
+			t.Fatalf("user read by handle carries %x, want %x", u.WebAuthnHandle, first)
+		}
+		if u, err := e.dir.GetUser(ctx, alice.ID); err != nil || !bytes.Equal(u.WebAuthnHandle, first) {
+			t.Fatalf("user read by id carries %x (%v), want %x", u.WebAuthnHandle, err, first)
+		}
+		if carol := e.user("carol"); carol.WebAuthnHandle != nil {
+			t.Fatalf("a new user has handle %x", carol.WebAuthnHandle)
+		}
+		if u, err := e.dir.GetUser(ctx, e.user("dave").ID); err != nil || u.WebAuthnHandle != nil {
+			t.Fatalf("a user without a handle read back with %x (%v)", u.WebAuthnHandle, err)
+		}
 		for _, h := range [][]byte{nil, make([]byte, 32), bytes.Repeat([]byte{1}, 65)} {
 			if _, err := e.dir.GetUserByWebAuthnHandle(ctx, h); !directory.IsNotFound(err) {
 				t.Fatalf("handle %x: %v", h, err)

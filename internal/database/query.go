@@ -27,3 +27,17 @@ func (db *DB) pool(ctx context.Context) gorm.ConnPool {
 	}
 	return db.DB.Statement.ConnPool
 }
+
+// ExecRow runs a statement that writes and returns one row (DELETE … RETURNING, say) and scans
+// that row into dest; it returns sql.ErrNoRows when the statement touched none. Outside a
+// transaction the statement commits on its own, so it takes the SQLite write lock as any other
+// writer does (writelock.go), until its row has been read.
+func (db *DB) ExecRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); !inTx && db.stmts != nil {
+		if err := db.stmts.write.acquire(ctx); err != nil {
+			return err
+		}
+		defer db.stmts.write.release()
+	}
+	return db.pool(ctx).QueryRowContext(ctx, query, args...).Scan(dest...)
+}

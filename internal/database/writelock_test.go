@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/portcullis-id/portcullis/internal/database"
 	"github.com/portcullis-id/portcullis/internal/testdb"
+	"github.com/portcullis-id/portcullis/migrations"
 )
 
 // Many writers at once, in transactions, single statements and LockWrites sections, all get
@@ -120,4 +122,57 @@ func TestWriteLockFreedWhenAnAbandonedTransactionsContextEnds(t *testing.T) {
 	if err := db.Conn(wctx).Raw(`SELECT COUNT(*) FROM oauth2_jtis WHERE jti = 'abandoned'`).Scan(&n).Error; err != nil || n != 0 {
 		t.Fatalf("the abandoned transaction's row: %d, %v (want rolled back)", n, err)
 	}
+}
+
+// ExecRow returns the row its statement wrote, once: a second DELETE … RETURNING of the same row
+// gets sql.ErrNoRows. Outside a transaction it is a writer and waits for the write lock; inside
+// one it runs on the transaction, and a rollback undoes it.
+func TestExecRow(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		if err := db.Conn(ctx).Exec(`INSERT INTO oauth2_jtis (jti, expires_at) VALUES ('once', CURRENT_TIMESTAMP), ('kept', CURRENT_TIMESTAMP)`).Error; err != nil {
+			t.Fatal(err)
+		}
+		const take = `DELETE FROM oauth2_jtis WHERE jti = $1 RETURNING jti, expires_at`
+		var jti string
+		var expires time.Time
+		if err := db.ExecRow(ctx, take, []any{"once"}, &jti, &expires); err != nil || jti != "once" || expires.IsZero() {
+			t.Fatalf("first take: %q %v %v", jti, expires, err)
+		}
+		if err := db.ExecRow(ctx, take, []any{"once"}, &jti, &expires); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("second take: %v, want sql.ErrNoRows", err)
+		}
+
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			if err := db.ExecRow(ctx, take, []any{"kept"}, &jti, &expires); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("in a transaction: %v", err)
+		}
+		var n int64
+		if err := db.Conn(ctx).Raw(`SELECT COUNT(*) FROM oauth2_jtis WHERE jti = 'kept'`).Scan(&n).Error; err != nil || n != 1 {
+			t.Fatalf("row taken in a rolled-back transaction: count %d, %v (want it back)", n, err)
+		}
+
+		if db.Dialect != migrations.SQLite {
+			return
+		}
+		release, err := db.LockWrites(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := db.ExecRow(wctx, take, []any{"kept"}, &jti, &expires); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("behind a held write lock: %v, want the context's deadline", err)
+		}
+		release()
+		if err := db.ExecRow(ctx, take, []any{"kept"}, &jti, &expires); err != nil || jti != "kept" {
+			t.Fatalf("after release: %q %v", jti, err)
+		}
+	})
 }
