@@ -43,6 +43,8 @@ type PendingStore struct {
 	// cost more than the query.
 	getMu sync.Mutex
 	get   atomic.Pointer[sql.Stmt]
+
+	recent recentPending // what Request serves from memory
 }
 
 // Create parks a validated authorize request.
@@ -51,6 +53,11 @@ func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Val
 		ExpiresAt: now.UTC().Add(PendingLifespan)}
 	err := s.DB.Conn(ctx).Exec(`INSERT INTO pending_authorizations (id, client_id, form, via_par, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, p.ID, p.ClientID, form.Encode(), viaPAR, p.CreatedAt, p.ExpiresAt).Error
+	if err == nil {
+		if _, inTx := database.TxFrom(ctx); !inTx { // a transaction's row may yet be rolled back
+			s.recent.put(p, now)
+		}
+	}
 	return p, err
 }
 
@@ -86,6 +93,9 @@ func (s *PendingStore) Get(ctx context.Context, id string, now time.Time) (Pendi
 		return Pending{}, err
 	}
 	p.CreatedAt, p.ExpiresAt = p.CreatedAt.UTC(), p.ExpiresAt.UTC()
+	if _, inTx := database.TxFrom(ctx); !inTx {
+		s.recent.put(p, now)
+	}
 	return p, nil
 }
 
@@ -128,6 +138,8 @@ func (s *PendingStore) SetConsent(ctx context.Context, id, userID string, allowe
 // Delete removes a pending request once it has been answered; a request already answered (two
 // resumes racing) is database.ErrNotFound, so only one of them gets a code.
 func (s *PendingStore) Delete(ctx context.Context, id string) error {
+	// Forgotten whether or not the delete commits: the database is then read again.
+	s.recent.forget(id)
 	res := s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE id = ?`, id)
 	if res.Error != nil {
 		return res.Error
@@ -140,6 +152,7 @@ func (s *PendingStore) Delete(ctx context.Context, id string) error {
 
 // Purge deletes expired pending requests (the janitor's job, off the request path).
 func (s *PendingStore) Purge(ctx context.Context, now time.Time) (int64, error) {
+	s.recent.forgetExpired(now)
 	res := s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE expires_at < ?`, now.UTC())
 	return res.RowsAffected, res.Error
 }

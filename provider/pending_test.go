@@ -217,3 +217,75 @@ func TestPendingGetInTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Request gives the sign-in pages a pending request's parameters, from memory when this store
+// parked or read it: the same as Get but for the consent answer, a copy each time, and gone with
+// Delete, expiry and Purge. A request parked in a transaction that rolls back is not remembered.
+func TestPendingRequest(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := &provider.PendingStore{DB: db}
+		now := time.Now().UTC().Truncate(time.Second)
+		form := url.Values{"client_id": {"app"}, "login_hint": {"alice"}, "acr_values": {"phr"}}
+		p, err := s.Create(ctx, "app", form, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetConsent(ctx, p.ID, "user-1", true, now); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Request(ctx, p.ID, now.Add(time.Second))
+		if err != nil || got.ID != p.ID || got.ClientID != "app" || !reflect.DeepEqual(got.Form, form) ||
+			!got.ExpiresAt.Equal(p.ExpiresAt) || got.Consent != "" || got.ConsentUserID != "" {
+			t.Fatalf("Request: %+v, %v", got, err)
+		}
+		if full, err := s.Get(ctx, p.ID, now.Add(time.Second)); err != nil || full.Consent != provider.ConsentAllowed {
+			t.Fatalf("Get still reads the consent answer: %+v, %v", full, err)
+		}
+		got.Form.Set("login_hint", "mallory")
+		if again, _ := s.Request(ctx, p.ID, now.Add(time.Second)); again.Form.Get("login_hint") != "alice" {
+			t.Fatalf("a caller's change to the form reached the next caller: %v", again.Form)
+		}
+		if _, err := s.Request(ctx, p.ID, p.ExpiresAt); !errors.Is(err, database.ErrNotFound) {
+			t.Fatalf("expired: %v", err)
+		}
+
+		// Another store (another server process) reads it from the database, then remembers it.
+		other := &provider.PendingStore{DB: db}
+		if got, err := other.Request(ctx, p.ID, now.Add(time.Second)); err != nil || !reflect.DeepEqual(got.Form, form) {
+			t.Fatalf("other process: %+v, %v", got, err)
+		}
+		if err := s.Delete(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Request(ctx, p.ID, now.Add(time.Second)); !errors.Is(err, database.ErrNotFound) {
+			t.Fatalf("after Delete: %v", err)
+		}
+
+		old, err := s.Create(ctx, "app", form, false, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Purge(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Request(ctx, old.ID, now.Add(-time.Hour)); !errors.Is(err, database.ErrNotFound) {
+			t.Fatalf("after Purge: %v", err)
+		}
+
+		var rolledBack provider.Pending
+		boom := errors.New("boom")
+		if err := db.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if rolledBack, err = s.Create(ctx, "app", form, false, now); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if _, err := s.Request(ctx, rolledBack.ID, now.Add(time.Second)); !errors.Is(err, database.ErrNotFound) {
+			t.Fatalf("parked in a rolled-back transaction: %v", err)
+		}
+	})
+}

@@ -63,7 +63,7 @@ func (ts Targets) Resolve(r *http.Request, pendingID string) (Target, error) {
 		}
 		return t, err
 	}
-	pend, err := ts.Pending.Get(ctx, pendingID, time.Now())
+	pend, err := ts.Pending.Request(ctx, pendingID, time.Now())
 	if err != nil {
 		return t, err
 	}
