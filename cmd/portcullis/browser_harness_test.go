@@ -193,42 +193,6 @@ func newBrowserDevice(t *testing.T, name string, kind authKind) *browserDevice {
 	return d
 }
 
-// webauthnProbe runs before the page's own script in every document. It only observes: it wraps
-// navigator.credentials.get and create, passing every call through unchanged, and records each
-// call's mediation and outcome in window.__webauthnCalls so that a test can see, for example, that
-// the page has an autofill (conditional) request waiting.
-const webauthnProbe = `(function () {
-  if (!window.navigator || !navigator.credentials) { return; }
-  var calls = window.__webauthnCalls = [];
-  ["get", "create"].forEach(function (kind) {
-    var orig = navigator.credentials[kind].bind(navigator.credentials);
-    navigator.credentials[kind] = function (opts) {
-      var rec = { kind: kind, mediation: (opts && opts.mediation) || "", state: "pending" };
-      calls.push(rec);
-      var p = orig(opts);
-      p.then(function () { rec.state = "resolved"; }, function (e) { rec.state = "rejected:" + (e && e.name); });
-      return p;
-    };
-  });
-})();`
-
-// webauthnCall is one call of navigator.credentials.get or create seen by webauthnProbe.
-type webauthnCall struct {
-	Kind      string `json:"kind"`
-	Mediation string `json:"mediation"`
-	State     string `json:"state"`
-}
-
-// webauthnCalls returns the WebAuthn calls of the current document.
-func (d *browserDevice) webauthnCalls() []webauthnCall {
-	d.t.Helper()
-	calls, err := evalJS[[]webauthnCall](d, `window.__webauthnCalls || []`)
-	if err != nil {
-		d.t.Fatalf("%s: read the WebAuthn probe: %v", d.name, err)
-	}
-	return calls
-}
-
 // presence turns the authenticator's automatic approval of prompts on or off. Off, a ceremony
 // that starts waits for ever: the person has not touched anything.
 func (d *browserDevice) presence(on bool) {

@@ -100,18 +100,33 @@
   }
 
   var conditional = null; // AbortController of the autofill request
+  var autofill = null;    // starts the autofill request, where the browser offers autofill
+  var autofillStarts = 0;
 
   function stopConditional() {
     if (conditional) { conditional.abort(); conditional = null; }
   }
 
+  // A prompt the person opened ends the autofill request (a page has one WebAuthn request at a
+  // time). When the attempt ends before a passkey was chosen (prompt closed or timed out, no
+  // passkey on this device, a mistyped username), the username field offers saved passkeys
+  // again. Not after the server refused a chosen passkey: the same passkey would be offered
+  // again, and the message says what to do instead. Only after a prompt the person opened, never
+  // after the autofill request itself ends (some browsers end it at once when the device has no
+  // passkey), and a few times per page at most: nothing can turn it into a loop of requests.
+  function offerAutofillAgain(chosen) {
+    if (!autofill || conditional || chosen || autofillStarts >= 5) { return; }
+    autofill();
+  }
+
   // Sign in: begin on the server, ask the device, finish on the server, follow its redirect.
   function signIn(beginURL, body, mediation) {
     if (!supported()) { return; }
-    var opts = {};
+    var opts = {}, ctl = null, chosen = false;
     if (mediation === "conditional") {
-      conditional = new AbortController();
-      opts = { mediation: "conditional", signal: conditional.signal };
+      ctl = conditional = new AbortController();
+      autofillStarts++;
+      opts = { mediation: "conditional", signal: ctl.signal };
     } else {
       stopConditional();
       busy(true);
@@ -122,6 +137,7 @@
       if (data.message && mediation !== "conditional") { say(data.message); }
       return navigator.credentials.get(opts);
     }).then(function (cred) {
+      chosen = true;
       busy(true);
       say("Checking your passkey…");
       return post(document.body.dataset.finish || "/login/finish", { credential: credToJSON(cred), request: document.body.dataset.request || "" });
@@ -129,12 +145,17 @@
       say("Signed in. Continuing…");
       window.location.assign(data.redirect);
     }).catch(function (err) {
-      // Autofill is the browser's offer, not the person's request: when it ends without a passkey
-      // (aborted, nothing chosen, no passkey here) it says nothing and leaves the page's own
-      // message (e.g. a refused password) alone. A refusal by the server after a passkey was
-      // chosen is still shown.
-      if (mediation === "conditional" && !(err && err.server)) { return; }
+      if (mediation === "conditional") {
+        if (conditional === ctl) { conditional = null; }
+        // Autofill is the browser's offer, not the person's request: when it ends without a
+        // passkey (aborted, nothing chosen, no passkey here) it says nothing and leaves the page's
+        // own message (e.g. a refused password) alone. A refusal by the server after a passkey
+        // was chosen is still shown.
+        if (err && err.server) { fail(err); }
+        return;
+      }
       fail(err);
+      offerAutofillAgain(chosen);
     });
   }
 
@@ -196,7 +217,9 @@
     // Autofill: offer saved passkeys in the username field when the browser can (conditional mediation).
     if (form && body.beginAny && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
-        if (ok) { signIn(body.beginAny, { request: body.request || "", conditional: true }, "conditional"); }
+        if (!ok) { return; }
+        autofill = function () { signIn(body.beginAny, { request: body.request || "", conditional: true }, "conditional"); };
+        autofill();
       });
     }
     var create = document.getElementById("passkey-create");
