@@ -2,39 +2,38 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/portcullis-id/portcullis/internal/database"
+	"github.com/portcullis-id/portcullis/internal/httpx"
 )
 
 // Config is every setting of Portcullis. Each key has a flag (--key-name), an environment
 // variable (PORTCULLIS_KEY_NAME) and a YAML key (key_name); a flag wins over the environment,
 // which wins over the file, which wins over the default.
 type Config struct {
-	Addr            string         `yaml:"addr"`
-	Issuer          string         `yaml:"issuer"`
-	Database        string         `yaml:"database"`
-	SecretFile      string         `yaml:"secret_file"`
-	LogFormat       string         `yaml:"log_format"`
-	LogLevel        string         `yaml:"log_level"`
-	NoMigrate       bool           `yaml:"no_migrate"`
-	SessionIdle     time.Duration  `yaml:"session_idle"`
-	SessionAbsolute time.Duration  `yaml:"session_absolute"`
-	RPID            string         `yaml:"rp_id"`
-	RPOrigins       []string       `yaml:"rp_origins"`
-	RPName          string         `yaml:"rp_name"`
-	MetricsAddr     string         `yaml:"metrics_addr"`
-	Mail            MailConfig     `yaml:"-"`
-	Passwords       PasswordConfig `yaml:"-"`
+	Addr            string        `yaml:"addr"`
+	Issuer          string        `yaml:"issuer"`
+	Database        string        `yaml:"database"`
+	SecretFile      string        `yaml:"secret_file"`
+	LogFormat       string        `yaml:"log_format"`
+	LogLevel        string        `yaml:"log_level"`
+	NoMigrate       bool          `yaml:"no_migrate"`
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	SessionAbsolute time.Duration `yaml:"session_absolute"`
+	RPID            string        `yaml:"rp_id"`
+	RPOrigins       []string      `yaml:"rp_origins"`
+	RPName          string        `yaml:"rp_name"`
+	MetricsAddr     string        `yaml:"metrics_addr"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client (httpx).
+	TrustedProxies []string       `yaml:"trusted_proxies"`
+	Mail           MailConfig     `yaml:"-"`
+	Passwords      PasswordConfig `yaml:"-"`
 
 	// SecurityPageOrgs lists every organisation's passkey policy, by slug, on the public /security
 	// page (ui/security). Off by default: the list would tell anyone which tenants the instance has.
@@ -68,6 +67,9 @@ type option struct {
 	key, usage string
 	set        func(string) error
 	isBool     bool
+	// reset, for a list (a repeatable flag), empties it: the flags or the environment variable
+	// give the whole list, replacing the file's, as a flag replaces any other value.
+	reset func()
 }
 
 func (c *Config) options(keys []string) []option {
@@ -94,23 +96,31 @@ func (c *Config) allOptions() map[string]option {
 		"session-idle":     {usage: "sign-in session idle lifetime", set: durationSetter(&c.SessionIdle)},
 		"session-absolute": {usage: "sign-in session absolute lifetime", set: durationSetter(&c.SessionAbsolute)},
 		"rp-id":            {usage: "WebAuthn relying party ID (default: the issuer's host)", set: func(v string) error { c.RPID = v; return nil }},
-		"rp-origin": {usage: "extra origin allowed for passkey ceremonies (repeatable; env: comma-separated)", set: func(v string) error {
-			for _, o := range strings.Split(v, ",") {
-				if o = strings.TrimSpace(o); o != "" {
-					c.RPOrigins = append(c.RPOrigins, o)
-				}
-			}
-			return nil
-		}},
+		"rp-origin": {usage: "extra origin allowed for passkey ceremonies (repeatable; env: comma-separated)",
+			set: listSetter(&c.RPOrigins), reset: func() { c.RPOrigins = nil }},
 		"rp-name": {usage: "name shown by the device's passkey prompt", set: func(v string) error { c.RPName = v; return nil }},
 		"security-page-orgs": {usage: "list each organisation's passkey policy by slug on the public /security page",
 			isBool: true, set: boolSetter(&c.SecurityPageOrgs)},
 		"metrics-addr": {usage: "host:port of a separate listener for Prometheus /metrics (off when empty)",
 			set: func(v string) error { c.MetricsAddr = v; return nil }},
+		"trusted-proxy": {usage: "address or CIDR range of a reverse proxy whose X-Forwarded-For names the client (repeatable; env: comma-separated)",
+			set: listSetter(&c.TrustedProxies), reset: func() { c.TrustedProxies = nil }},
 	}
 	c.mailOptions(m)
 	c.passwordOptions(m)
 	return m
+}
+
+// listSetter adds the comma-separated items of one value to a list.
+func listSetter(dst *[]string) func(string) error {
+	return func(v string) error {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*dst = append(*dst, item)
+			}
+		}
+		return nil
+	}
 }
 
 func boolSetter(dst *bool) func(string) error {
@@ -136,153 +146,6 @@ func durationSetter(dst *time.Duration) func(string) error {
 		*dst = d
 		return nil
 	}
-}
-
-// flagValue adapts an option to flag.Value and records that the flag was given.
-type flagValue struct {
-	o   option
-	val string
-	set bool
-}
-
-func (f *flagValue) String() string   { return f.val }
-func (f *flagValue) IsBoolFlag() bool { return f.o.isBool }
-func (f *flagValue) Set(v string) error {
-	f.val, f.set = v, true
-	return nil
-}
-
-// loadConfig builds the configuration for a command that uses keys, from fs's arguments, the
-// environment, and the --config file.
-func loadConfig(fs *flag.FlagSet, args []string, keys ...string) (Config, error) {
-	cfg := Defaults()
-	opts := cfg.options(keys)
-	flags := make([]*flagValue, len(opts))
-	for i, o := range opts {
-		flags[i] = &flagValue{o: o}
-		fs.Var(flags[i], o.key, o.usage+" (env PORTCULLIS_"+envName(o.key)+")")
-	}
-	configFile := fs.String("config", os.Getenv("PORTCULLIS_CONFIG"), "YAML configuration file (env PORTCULLIS_CONFIG)")
-	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
-		return cfg, err
-	}
-	if *configFile != "" {
-		raw, err := os.ReadFile(*configFile)
-		if err != nil {
-			return cfg, &configError{"config", err.Error()}
-		}
-		if err := decodeYAML(raw, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	for _, f := range flags {
-		if v, ok := os.LookupEnv("PORTCULLIS_" + envName(f.o.key)); ok && !f.set {
-			if err := f.o.set(v); err != nil {
-				return cfg, &configError{"PORTCULLIS_" + envName(f.o.key), err.Error()}
-			}
-		}
-	}
-	for _, f := range flags {
-		if f.set {
-			if err := f.o.set(f.val); err != nil {
-				return cfg, &configError{"--" + f.o.key, err.Error()}
-			}
-		}
-	}
-	return cfg, cfg.validate(keys)
-}
-
-// flagsFirst moves flags given after positional arguments in front of them, so that
-// "users import FILE --dry-run" means what it says (the flag package stops at the first
-// positional argument). Everything after "--" stays positional.
-func flagsFirst(fs *flag.FlagSet, args []string) []string {
-	var flags, positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			positional = append(positional, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		f := fs.Lookup(name)
-		if f == nil {
-			continue // the flag package reports it
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			continue
-		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
-			i++
-		}
-	}
-	if len(positional) == 0 {
-		return flags
-	}
-	return append(append(flags, "--"), positional...)
-}
-
-func envName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, "-", "_")) }
-
-// decodeYAML reads the file strictly, through the same setters as flags and environment
-// variables: an unknown key is an error, not a silent typo, and a bad value names its key.
-func decodeYAML(raw []byte, cfg *Config) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return &configError{"config", strings.ReplaceAll(err.Error(), "\n", "; ")}
-	}
-	if len(doc.Content) == 0 {
-		return nil // an empty file
-	}
-	m := doc.Content[0]
-	if m.Kind != yaml.MappingNode {
-		return &configError{"config", "the file must be a mapping of keys to values"}
-	}
-	all := cfg.allOptions()
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		key, val := m.Content[i].Value, m.Content[i+1]
-		o, ok := all[strings.ReplaceAll(key, "_", "-")]
-		if !ok || strings.Contains(key, "-") {
-			return &configError{key, fmt.Sprintf("unknown key in %s (line %d)", "the config file", m.Content[i].Line)}
-		}
-		var values []string
-		switch val.Kind {
-		case yaml.ScalarNode:
-			values = []string{val.Value}
-		case yaml.SequenceNode:
-			for _, item := range val.Content {
-				if item.Kind != yaml.ScalarNode {
-					return &configError{key, "list items must be plain values"}
-				}
-				values = append(values, item.Value)
-			}
-		default:
-			return &configError{key, "must be a value or a list of values"}
-		}
-		for _, v := range values {
-			if err := o.set(v); err != nil {
-				return &configError{key, err.Error()}
-			}
-		}
-	}
-	return nil
-}
-
-func (c Config) has(keys []string, k string) bool {
-	for _, x := range keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 func (c Config) validate(keys []string) error {
@@ -343,6 +206,9 @@ func (c Config) validate(keys []string) error {
 		if err != nil || u.Host == "" || u.Path != "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLocalHost(u.Hostname()))) {
 			return &configError{"rp_origins", fmt.Sprintf("%q must be an https origin (scheme://host[:port], no path)", o)}
 		}
+	}
+	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return &configError{"trusted_proxies", err.Error()}
 	}
 	if c.has(keys, "session-absolute") && c.SessionAbsolute > 400*24*time.Hour {
 		return &configError{"session_absolute", "must be at most 400 days (browsers cap cookie lifetimes there)"}

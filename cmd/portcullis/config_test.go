@@ -294,3 +294,47 @@ func TestConfigServeRejectsBeforeOpening(t *testing.T) {
 		})
 	}
 }
+
+// The repeatable options (rp-origin, trusted-proxy) take every occurrence of their flag, or the
+// comma-separated items of their environment variable, and either replaces the file's list as a
+// flag replaces any value; an entry that is not an address or a range is refused.
+func TestConfigLists(t *testing.T) {
+	yaml := opsWriteFile(t, "portcullis.yaml", "issuer: https://id.example.com\nrp_origins: [\"https://file.example.com\"]\n"+
+		"trusted_proxies: [\"10.9.9.9\"]\n")
+	for _, tc := range []struct {
+		name             string
+		args             []string
+		env              map[string]string
+		origins, proxies []string
+	}{
+		{"file", []string{"--config", yaml}, nil, []string{"https://file.example.com"}, []string{"10.9.9.9"}},
+		{"flags repeated", []string{"--config", yaml, "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7, fd00::/8",
+			"--rp-origin", "https://a.example.com", "--rp-origin", "https://b.example.com"}, nil,
+			[]string{"https://a.example.com", "https://b.example.com"}, []string{"10.0.0.0/8", "192.0.2.7", "fd00::/8"}},
+		{"environment", []string{"--config", yaml}, map[string]string{"PORTCULLIS_TRUSTED_PROXY": "10.0.0.0/8,192.0.2.7",
+			"PORTCULLIS_RP_ORIGIN": "https://env.example.com"}, []string{"https://env.example.com"}, []string{"10.0.0.0/8", "192.0.2.7"}},
+		{"flag over environment", []string{"--config", yaml, "--trusted-proxy", "192.0.2.8"},
+			map[string]string{"PORTCULLIS_TRUSTED_PROXY": "10.0.0.0/8"}, []string{"https://file.example.com"}, []string{"192.0.2.8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opsClearConfigEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := opsLoadConfig(tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.RPOrigins, tc.origins) || !slices.Equal(cfg.TrustedProxies, tc.proxies) {
+				t.Fatalf("rp origins %q, trusted proxies %q; want %q and %q", cfg.RPOrigins, cfg.TrustedProxies, tc.origins, tc.proxies)
+			}
+		})
+	}
+	t.Run("not an address", func(t *testing.T) {
+		opsClearConfigEnv(t)
+		_, err := opsLoadConfig([]string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "proxy.internal"})
+		if err == nil || err.Error() != `invalid configuration: trusted_proxies: "proxy.internal" is not an address or a CIDR range` {
+			t.Fatalf("got %v", err)
+		}
+	})
+}

@@ -34,7 +34,7 @@ import (
 )
 
 var serveKeys = append(append([]string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
-	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name", "metrics-addr", "security-page-orgs"}, mailKeys...), passwordKeys...)
+	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name", "metrics-addr", "trusted-proxy", "security-page-orgs"}, mailKeys...), passwordKeys...)
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
@@ -159,7 +159,12 @@ func build(ctx context.Context, e *env) (*app, error) {
 	memo := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.ServeHTTP(w, req.WithContext(directory.WithOrgMemo(req.Context())))
 	})
-	h := httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, memo)))
+	proxies, err := httpx.ParseTrustedProxies(e.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	// The client's address is resolved first, for everything after it (audit, sessions, limits).
+	h := httpx.ClientAddresses(proxies, httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, memo))))
 	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
 		throttle: limiter, handoffs: handoffs, metrics: m.Handler(), metricsAddr: e.cfg.MetricsAddr}, nil
 }

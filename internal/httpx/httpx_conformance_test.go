@@ -489,7 +489,7 @@ func TestClientIP(t *testing.T) {
 		{"ipv4", "192.0.2.1:1234", "", "192.0.2.1"},
 		{"ipv6", "[2001:db8::1]:443", "", "2001:db8::1"},
 		{"loopback v6", "[::1]:80", "", "::1"},
-		{"forwarded header ignored", "192.0.2.1:1234", "203.0.113.9", "192.0.2.1"},
+		{"forwarded header ignored without trusted proxies", "192.0.2.1:1234", "203.0.113.9", "192.0.2.1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
