@@ -31,9 +31,11 @@ type Config struct {
 	RPName          string        `yaml:"rp_name"`
 	MetricsAddr     string        `yaml:"metrics_addr"`
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client (httpx).
-	TrustedProxies []string       `yaml:"trusted_proxies"`
-	Mail           MailConfig     `yaml:"-"`
-	Passwords      PasswordConfig `yaml:"-"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// SignInRateLimit is how many sign-in starts one address may make per minute (0: no limit).
+	SignInRateLimit int            `yaml:"sign_in_rate_limit"`
+	Mail            MailConfig     `yaml:"-"`
+	Passwords       PasswordConfig `yaml:"-"`
 
 	// SecurityPageOrgs lists every organisation's passkey policy, by slug, on the public /security
 	// page (ui/security). Off by default: the list would tell anyone which tenants the instance has.
@@ -51,6 +53,7 @@ func Defaults() Config {
 		LogLevel:        "info",
 		SessionIdle:     8 * time.Hour,
 		SessionAbsolute: 30 * 24 * time.Hour,
+		SignInRateLimit: 300,
 		Passwords:       defaultPasswordConfig(),
 	}
 }
@@ -105,6 +108,15 @@ func (c *Config) allOptions() map[string]option {
 			set: func(v string) error { c.MetricsAddr = v; return nil }},
 		"trusted-proxy": {usage: "address or CIDR range of a reverse proxy whose X-Forwarded-For names the client (repeatable; env: comma-separated)",
 			set: listSetter(&c.TrustedProxies), reset: func() { c.TrustedProxies = nil }},
+		"sign-in-rate-limit": {usage: "sign-in starts (authorize requests, passkey and code prompts) one address may make per minute, at once or spread out; 0 turns the limit off",
+			set: func(v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 1_000_000 {
+					return errors.New("want a whole number from 0 to 1000000")
+				}
+				c.SignInRateLimit = n
+				return nil
+			}},
 	}
 	c.mailOptions(m)
 	c.passwordOptions(m)

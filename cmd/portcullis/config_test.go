@@ -226,6 +226,8 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"session-absolute", "9999h"},
 		{"no-migrate", "maybe"},
 		{"secret-file", ""},
+		{"sign-in-rate-limit", "-1"},
+		{"sign-in-rate-limit", "lots"},
 	} {
 		snake := strings.ReplaceAll(tc.key, "-", "_")
 		names := []string{tc.key, snake, "PORTCULLIS_" + envName(tc.key)}

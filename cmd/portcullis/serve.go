@@ -34,7 +34,7 @@ import (
 )
 
 var serveKeys = append(append([]string{"addr", "issuer", "database", "secret-file", "log-format", "log-level", "no-migrate",
-	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name", "metrics-addr", "trusted-proxy", "security-page-orgs"}, mailKeys...), passwordKeys...)
+	"session-idle", "session-absolute", "rp-id", "rp-origin", "rp-name", "metrics-addr", "trusted-proxy", "sign-in-rate-limit", "security-page-orgs"}, mailKeys...), passwordKeys...)
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
@@ -163,8 +163,9 @@ func build(ctx context.Context, e *env) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	limited := signInRateLimit(e.cfg.SignInRateLimit, auditLog, renderer, memo)
 	// The client's address is resolved first, for everything after it (audit, sessions, limits).
-	h := httpx.ClientAddresses(proxies, httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, memo))))
+	h := httpx.ClientAddresses(proxies, httpx.Middleware(e.log, httpx.SecurityHeaders(httpx.LimitBody(1<<20, limited))))
 	return &app{log: e.log, handler: h, keys: km, provider: prov, passkeys: passkeys, sessions: sessions.Store, links: links,
 		throttle: limiter, handoffs: handoffs, metrics: m.Handler(), metricsAddr: e.cfg.MetricsAddr}, nil
 }
