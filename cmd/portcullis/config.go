@@ -53,7 +53,7 @@ func Defaults() Config {
 		LogLevel:        "info",
 		SessionIdle:     8 * time.Hour,
 		SessionAbsolute: 30 * 24 * time.Hour,
-		SignInRateLimit: 300,
+		SignInRateLimit: 600,
 		Passwords:       defaultPasswordConfig(),
 	}
 }
