@@ -51,8 +51,8 @@ type PendingStore struct {
 func (s *PendingStore) Create(ctx context.Context, clientID string, form url.Values, viaPAR bool, now time.Time) (Pending, error) {
 	p := Pending{ID: secret.Token(24), ClientID: clientID, Form: form, ViaPAR: viaPAR, CreatedAt: now.UTC(),
 		ExpiresAt: now.UTC().Add(PendingLifespan)}
-	err := s.DB.Conn(ctx).Exec(`INSERT INTO pending_authorizations (id, client_id, form, via_par, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, p.ID, p.ClientID, form.Encode(), viaPAR, p.CreatedAt, p.ExpiresAt).Error
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO pending_authorizations (id, client_id, form, via_par, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, p.ClientID, form.Encode(), viaPAR, p.CreatedAt, p.ExpiresAt)
 	if err == nil {
 		if _, inTx := database.TxFrom(ctx); !inTx { // a transaction's row may yet be rolled back
 			s.recent.put(p, now)
@@ -140,14 +140,15 @@ func (s *PendingStore) SetConsent(ctx context.Context, id, userID string, allowe
 func (s *PendingStore) Delete(ctx context.Context, id string) error {
 	// Forgotten whether or not the delete commits: the database is then read again.
 	s.recent.forget(id)
-	res := s.DB.Conn(ctx).Exec(`DELETE FROM pending_authorizations WHERE id = ?`, id)
-	if res.Error != nil {
-		return res.Error
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM pending_authorizations WHERE id = $1`, id)
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
-		return database.ErrNotFound
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = database.ErrNotFound
 	}
-	return nil
+	return err
 }
 
 // Purge deletes expired pending requests (the janitor's job, off the request path).

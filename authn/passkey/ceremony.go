@@ -37,8 +37,8 @@ func (s *Service) saveCeremony(ctx context.Context, kind, userID string, session
 	}
 	token := secret.Token(32)
 	now := s.now()
-	err = s.db.Conn(ctx).Exec(`INSERT INTO webauthn_ceremonies (id, kind, user_id, data, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.hasher.String(token), kind, userID, string(data), now, now.Add(s.cfg.Timeout)).Error
+	_, err = s.db.ExecContext(ctx, `INSERT INTO webauthn_ceremonies (id, kind, user_id, data, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, s.hasher.String(token), kind, userID, string(data), now, now.Add(s.cfg.Timeout))
 	if err != nil {
 		return "", err
 	}

@@ -272,23 +272,17 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 // A verified sign-in sets user_verified; an unverified one leaves it as it is (uvInitialized only
 // ever becomes true: §7.2, updating the credential record).
 func (s *Service) recordUse(ctx context.Context, c Credential, signCount uint32, backupState, userVerified bool, checkCounter bool) (bool, error) {
-	set := `sign_count = ?, backup_state = ?, last_used_at = ?`
-	args := []any{int64(signCount), backupState, s.now()}
-	if userVerified {
-		set += `, user_verified = ?`
-		args = append(args, true)
+	// The counter is checked in the UPDATE itself, so two sign-ins racing with one counter value
+	// cannot both be recorded. One fixed statement (its unused conditions switched off by their
+	// arguments), so that the statement cache holds it once.
+	res, err := s.db.ExecContext(ctx, `UPDATE passkeys SET sign_count = $1, backup_state = $2, last_used_at = $3,
+		user_verified = (user_verified OR $4) WHERE id = $5 AND flagged = $6 AND ($7 OR sign_count < $1)`,
+		int64(signCount), backupState, s.now(), userVerified, c.ID, false, !checkCounter)
+	if err != nil {
+		return false, err
 	}
-	q := `UPDATE passkeys SET ` + set + ` WHERE id = ? AND flagged = ?`
-	args = append(args, c.ID, false)
-	if checkCounter {
-		q += ` AND sign_count < ?`
-		args = append(args, int64(signCount))
-	}
-	res := s.db.Conn(ctx).Exec(q, args...)
-	if res.Error != nil {
-		return false, res.Error
-	}
-	return res.RowsAffected == 1, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (s *Service) flag(ctx context.Context, id string) error {

@@ -96,12 +96,12 @@ func (s *Store) Create(ctx context.Context, sess Session) (string, Session, erro
 		v := sess.VerifiedAt.UTC()
 		verified = &v
 	}
-	err := s.db.Conn(ctx).Exec(`INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO auth_sessions (id, token_hash, user_id, org_id, method, amr, acr,
 		auth_time, created_at, last_seen_at, expires_at, user_agent, ip, verified_at, passkey_id, idle_seconds)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		sess.ID, s.hasher.String(token), sess.UserID, sess.OrgID, sess.Method, string(amr), sess.ACR,
 		sess.AuthTime.UTC(), now, now, sess.ExpiresAt.UTC(), truncate(sess.UserAgent, 512), sess.IP, verified, sess.PasskeyID,
-		int64(sess.Idle/time.Second)).Error
+		int64(sess.Idle/time.Second))
 	if err != nil {
 		return "", Session{}, err
 	}

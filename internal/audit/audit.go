@@ -67,10 +67,10 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 	if len(e.UserAgent) > 512 {
 		e.UserAgent = e.UserAgent[:512]
 	}
-	err := l.DB.Conn(ctx).Exec(`INSERT INTO audit_events (occurred_at, org_id, actor, action, outcome, user_id,
-		client_id, ip, user_agent, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := l.DB.ExecContext(ctx, `INSERT INTO audit_events (occurred_at, org_id, actor, action, outcome, user_id,
+		client_id, ip, user_agent, request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		time.Now().UTC(), e.OrgID, e.Actor, e.Action, e.Outcome, e.UserID, e.ClientID, e.IP, e.UserAgent,
-		e.RequestID, string(details)).Error
+		e.RequestID, string(details))
 	level := slog.LevelInfo
 	if e.Outcome == Failure {
 		level = slog.LevelWarn

@@ -28,6 +28,14 @@ func (db *DB) pool(ctx context.Context) gorm.ConnPool {
 	return db.DB.Statement.ConnPool
 }
 
+// ExecContext runs a write through the statement cache, in ctx's transaction if there is one, without
+// gorm building a statement around it (through gorm, a small insert cost a fifth more CPU:
+// BenchmarkSQLitePrimitives and docs/performance.md). Outside a transaction it takes the SQLite
+// write lock as every writer does. $n placeholders, as for QueryRow.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.pool(ctx).ExecContext(ctx, query, args...)
+}
+
 // ExecRow runs a statement that writes and returns one row (DELETE … RETURNING, say) and scans
 // that row into dest; it returns sql.ErrNoRows when the statement touched none. Outside a
 // transaction the statement commits on its own, so it takes the SQLite write lock as any other

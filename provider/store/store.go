@@ -206,7 +206,7 @@ func (s *Store) create(ctx context.Context, kind, signature string, req fosite.R
 func (s *Store) insert(ctx context.Context, args []any) error {
 	var err error
 	if _, inTx := database.TxFrom(ctx); inTx {
-		err = s.db.Conn(ctx).Exec(gormInsertSQL, args...).Error
+		_, err = s.db.ExecContext(ctx, insertSQL, args...)
 	} else {
 		err = s.batch.insert(ctx, args)
 	}
@@ -398,14 +398,22 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, sessio
 	return req, nil
 }
 
+// deactivate marks an active token row inactive and reports whether it was (0: another request
+// did it first, or there is no such row).
+func (s *Store) deactivate(ctx context.Context, kind, signature string) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE oauth2_tokens SET active = $1 WHERE kind = $2 AND signature = $3 AND active = $4`,
+		false, kind, signature, true)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
-	res := s.db.Conn(ctx).Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND signature = ? AND active = ?`,
-		false, KindCode, code, true)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
+	if n, err := s.deactivate(ctx, KindCode, code); err != nil {
+		return err
+	} else if n == 0 {
 		// Two exchanges of one code racing: only the first may win.
 		return fosite.ErrInvalidatedAuthorizeCode
 	}
@@ -460,12 +468,9 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: the used refresh token becomes
 // inactive (kept, so its reuse is detected) and the family's access tokens are revoked.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	res := s.db.Conn(ctx).Exec(`UPDATE oauth2_tokens SET active = ? WHERE kind = ? AND signature = ? AND active = ?`,
-		false, KindRefresh, signature, true)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
+	if n, err := s.deactivate(ctx, KindRefresh, signature); err != nil {
+		return err
+	} else if n == 0 {
 		// Another request rotated this token first.
 		return fosite.ErrSerializationFailure
 	}
