@@ -198,7 +198,8 @@ func (b *batcher) commit(batch []insertJob) {
 	// One bad row (say a duplicate signature) must not fail its neighbours: retry one by one on
 	// the pool so that each request gets its own answer.
 	for _, j := range batch {
-		j.done <- b.db.Conn(j.ctx).Exec(gormInsertSQL, j.args...).Error
+		_, err := b.db.ExecContext(j.ctx, insertSQL, j.args...)
+		j.done <- err
 	}
 }
 

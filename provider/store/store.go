@@ -23,11 +23,6 @@ import (
 	"github.com/portcullis-id/portcullis/internal/database"
 )
 
-// gormInsertSQL is insertSQL for gorm, which binds ? placeholders.
-const gormInsertSQL = `INSERT INTO oauth2_tokens
-	(kind, signature, request_id, client_id, subject, session_id, active, requested_at, expires_at, data)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
 // Token kinds, one per fosite storage family.
 const (
 	KindCode    = "code"
