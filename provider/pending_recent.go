@@ -7,13 +7,16 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/portcullis-id/portcullis/internal/database"
 )
 
 // maxRecentPending bounds the process's memory of pending requests (a few hundred bytes each).
 // Past it, requests are simply read from the database.
 const maxRecentPending = 4096
 
-// recentPending remembers the parameters of the pending requests this process parked or read.
+// recentPending remembers the parameters of the pending requests this process parked, or read
+// for a sign-in page.
 // A parked request's client, form and expiry never change (only its consent answer does, which
 // is not kept here), and every sign-in page reads them: the page, both halves of the passkey
 // ceremony. The database stays the authority on whether the request is still there: the resume
@@ -93,6 +96,9 @@ func (s *PendingStore) Request(ctx context.Context, id string, now time.Time) (P
 	p, err := s.Get(ctx, id, now)
 	if err != nil {
 		return Pending{}, err
+	}
+	if _, inTx := database.TxFrom(ctx); !inTx { // a transaction's view may yet be rolled back
+		s.recent.put(p, now)
 	}
 	p.Consent, p.ConsentUserID = "", ""
 	return p, nil
